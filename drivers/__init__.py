@@ -1,0 +1,1 @@
+"""Real hardware behind the `hal` interfaces (card readers, GPIO, Modbus meters)."""

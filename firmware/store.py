@@ -1,0 +1,99 @@
+"""The one SQLite database of evsed: WAL, synchronous=FULL, numbered schema migrations.
+
+Every state change happens in one `atomic()` block and is written before the hardware acts on it.
+"""
+
+import logging
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlite_utils import Database
+
+log = logging.getLogger(__name__)
+
+
+def _v1(db: Database) -> None:
+    db.execute("CREATE TABLE config_keys (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute(
+        """CREATE TABLE transactions (
+            ref INTEGER PRIMARY KEY AUTOINCREMENT,
+            connector INTEGER NOT NULL,
+            id_tag TEXT NOT NULL,
+            meter_start INTEGER NOT NULL,
+            started_at TEXT NOT NULL,
+            csms_id INTEGER,
+            last_energy_wh REAL NOT NULL,
+            meter_stop INTEGER,
+            stopped_at TEXT,
+            stop_reason TEXT
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,
+            tx_ref INTEGER NOT NULL REFERENCES transactions(ref),
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE dead_letters (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            tx_ref INTEGER NOT NULL,
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            failed_at TEXT NOT NULL,
+            error TEXT NOT NULL
+        )"""
+    )
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1]
+"""Schema version N is reached by running MIGRATIONS[N-1]; append, never edit a released one."""
+
+
+class Store:
+    """Owns the database connection. Single writer: the daemon's event loop."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        # Autocommit outside atomic() blocks: no statement is ever left in an implicit transaction.
+        self.db = Database(sqlite3.connect(path, isolation_level=None))
+        self.db.enable_wal()
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def _migrate(self) -> None:
+        for version in range(self.schema_version + 1, len(MIGRATIONS) + 1):
+            with self.atomic():
+                MIGRATIONS[version - 1](self.db)
+                self.db.execute(f"PRAGMA user_version = {version}")
+            log.info("storage schema migrated version=%d path=%s", version, self.path)
+
+    @contextmanager
+    def atomic(self) -> Iterator[Database]:
+        """One transaction (nested blocks become savepoints)."""
+        with self.db.atomic() as db:
+            yield db
+
+    def meta(self, name: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE name = ?", [name]).fetchone()
+        return None if row is None else row[0]
+
+    def set_meta(self, name: str, value: str) -> None:
+        self.db["meta"].upsert({"name": name, "value": value}, pk="name")
+
+    def close(self) -> None:
+        self.db.close()

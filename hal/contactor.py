@@ -1,0 +1,25 @@
+"""Contactor interface: the switch that lets energy flow to the EV."""
+
+from abc import ABC, abstractmethod
+
+
+class Contactor(ABC):
+    """Closing and opening are synchronous and fast (a GPIO write), so exit paths can always open."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Command the contactor closed (energy may flow)."""
+
+    @abstractmethod
+    def open(self) -> None:
+        """Command the contactor open (no energy). Safe to call at any time, any number of times."""
+
+    @property
+    @abstractmethod
+    def commanded_closed(self) -> bool:
+        """What the output is driving."""
+
+    @property
+    def feedback_closed(self) -> bool | None:
+        """What the auxiliary contact reports; None when no feedback input is wired."""
+        return None

@@ -1,0 +1,63 @@
+"""Simulated energy meter: integrates power over time; its register survives restarts."""
+
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from hal.meter import EnergyMeter, MeterReading
+
+NOMINAL_VOLTAGE_V = 230.0
+
+
+class SimMeter(EnergyMeter):
+    """Three-phase meter. `settle()` must run just before the power changes; `read()` settles too.
+
+    The import register is kept in `register_path` (written atomically), as a real meter keeps its
+    register through a power cut of the charger.
+    """
+
+    def __init__(self, power_source: Callable[[], float], register_path: Path, phases: int = 3) -> None:
+        self._power_source = power_source
+        self._path = register_path
+        self._phases = phases
+        self._energy_wh = self._load()
+        self._since = time.monotonic()
+
+    def _load(self) -> float:
+        try:
+            return float(json.loads(self._path.read_text())["energy_wh"])
+        except FileNotFoundError:
+            return 0.0
+
+    def _save(self) -> None:
+        tmp = self._path.with_suffix(".tmp")
+        with open(tmp, "w") as f:
+            json.dump({"energy_wh": self._energy_wh}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self._path)
+
+    def settle(self) -> None:
+        """Integrate the energy drawn since the last settle.
+
+        The power was constant over that interval because every change settles first.
+        """
+        now = time.monotonic()
+        power_w = self._power_source()
+        if power_w:
+            self._energy_wh += power_w * (now - self._since) / 3600.0
+            self._save()
+        self._since = now
+
+    async def read(self) -> MeterReading:
+        self.settle()
+        power_w = self._power_source()
+        current = power_w / (NOMINAL_VOLTAGE_V * self._phases)
+        return MeterReading(
+            energy_wh=self._energy_wh,
+            power_w=power_w,
+            voltage_v=(NOMINAL_VOLTAGE_V,) * self._phases,
+            current_a=(current,) * self._phases,
+        )
