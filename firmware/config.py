@@ -127,7 +127,7 @@ def _convert(name: str, table_path: str, kind: Any, value: object) -> object:
             raise ConfigError(f"{name}: expected a table, got {_describe(value)}")
         return value
     expected = {Path: str, float: (int, float)}.get(kind, kind)
-    if isinstance(value, bool) and kind is not bool or not isinstance(value, expected):
+    if (isinstance(value, bool) and kind is not bool) or not isinstance(value, expected):
         raise ConfigError(f"{name}: expected {_describe(kind())}, got {_describe(value)}")
     return kind(value)
 

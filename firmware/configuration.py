@@ -155,7 +155,7 @@ class Configuration:
 
     def entries(self, names: list[str] | None) -> tuple[list[tuple[str, bool, str]], list[str]]:
         """GetConfiguration: (name, readonly, wire value) for known keys, and the unknown names."""
-        wanted = list(KEYS) if not names else names
+        wanted = names or list(KEYS)
         known = [(n, KEYS[n].readonly, wire(self._values[n])) for n in wanted if n in KEYS]
         return known, [n for n in wanted if n not in KEYS]
 

@@ -157,7 +157,7 @@ class StatusMachine:
             after_state_change=self._changed,
         )
         for source, targets in table.items():
-            for dest, cell in targets.items():
+            for dest in targets:
                 self._machine.add_transition(f"to_{dest.value}", source.value, dest.value)
 
     @property

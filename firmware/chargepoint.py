@@ -1,0 +1,170 @@
+"""The charge point: routes card taps, EV events and CSMS commands to its connectors.
+
+Protocol-independent: protocol adapters call `remote_start` / `remote_stop` and read `Connector`s.
+"""
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from firmware.authorization import Authorizer
+from firmware.clock import now_iso
+from firmware.configuration import Configuration
+from firmware.connector import Connector
+from firmware.connector_status import ErrorCode, Status, StatusMachine
+from firmware.records import StopReason, same_id_tag
+from firmware.status_report import StatusReport, StatusReporter
+from hal import CardReader, LedPattern, PlugState
+
+log = logging.getLogger(__name__)
+
+
+class ChargePoint:
+    def __init__(self, connectors: list[Connector], shared_reader: CardReader | None, authorizer: Authorizer,
+                 config: Configuration, reporter: StatusReporter) -> None:
+        self.connectors = {c.id: c for c in connectors}
+        self._shared_reader = shared_reader
+        self._authorizer = authorizer
+        self._config = config
+        self._reporter = reporter
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._main = StatusMachine(0, Status.AVAILABLE, lambda old, new, cell: self._report_main(new))
+        self._report_main(Status.AVAILABLE)
+
+    def _report_main(self, status: Status) -> None:
+        self._reporter.changed(StatusReport(0, status, ErrorCode.NO_ERROR, now_iso()))
+
+    async def run(self) -> None:
+        """Watch every reader and plug sensor until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            if self._shared_reader is not None:
+                group.create_task(self._watch_reader(self._shared_reader, None))
+            for connector in self.connectors.values():
+                group.create_task(self._watch_plug(connector))
+                if connector.devices.reader is not None:
+                    group.create_task(self._watch_reader(connector.devices.reader, connector.id))
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run work in its own task so event watchers and `@on` handlers never wait on it.
+
+        Session work is guarded inside `Connector` (an error there faults the connector with its
+        contactor open); what escapes here is a bug in routing and is logged.
+        """
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self._tasks.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("charge point task failed", exc_info=t.exception())
+
+        task.add_done_callback(done)
+
+    async def _watch_reader(self, reader: CardReader, connector_id: int | None) -> None:
+        async for uid in reader.taps():
+            self.spawn(self.card_presented(uid, connector_id))
+
+    async def _watch_plug(self, connector: Connector) -> None:
+        async for state in connector.devices.plug.changes():
+            log.info("EV %s connector=%d requesting=%s", "plugged" if state.plugged else "unplugged",
+                     connector.id, state.requesting)
+            self.spawn(self._plug_changed(connector, state))
+
+    async def _plug_changed(self, connector: Connector, state: PlugState) -> None:
+        if state.plugged and connector.is_free:
+            movable = next((c for c in self.connectors.values() if c.pending and c.pending.movable
+                            and c.pending.authorized and not c.devices.plug.state.plugged), None)
+            if movable is not None and movable.pending is not None:
+                id_tag = movable.pending.id_tag
+                movable.clear_pending()
+                log.info("authorized idTag follows the EV connector=%d idTag=%s", connector.id, id_tag)
+                await connector.start(id_tag)
+        await connector.on_plug(state)
+
+    def _choose(self, candidates: list[Connector]) -> Connector | None:
+        """A free connector, preferring one whose EV is already plugged in."""
+        free = [c for c in candidates if c.is_free]
+        plugged = [c for c in free if c.devices.plug.state.plugged]
+        return (plugged or free or [None])[0]
+
+    async def card_presented(self, id_tag: str, connector_id: int | None) -> None:
+        """A card tap: stop the session it owns, cancel its pending start, or authorize a new one."""
+        candidates = [self.connectors[connector_id]] if connector_id else list(self.connectors.values())
+        for c in candidates:
+            if c.tx is not None and same_id_tag(c.tx.id_tag, id_tag):
+                log.info("card stops its transaction connector=%d idTag=%s", c.id, id_tag)
+                await c.stop(StopReason.LOCAL, id_tag)
+                return
+        for c in candidates:
+            if c.pending is not None and same_id_tag(c.pending.id_tag, id_tag):
+                log.info("card cancels its waiting start connector=%d idTag=%s", c.id, id_tag)
+                c.clear_pending()
+                return
+        target = self._choose(candidates)
+        if target is None:
+            log.info("card ignored, no free connector and not the owner of a session idTag=%s", id_tag)
+            return
+        decision = await self._authorizer.authorize(id_tag)
+        if not decision.accepted:
+            log.info("card refused connector=%d idTag=%s status=%s", target.id, id_tag, decision.info.status)
+            target.devices.led.show(LedPattern.DENIED)
+            return
+        if not target.is_free:
+            log.info("connector taken while authorizing connector=%d idTag=%s", target.id, id_tag)
+            return
+        movable = connector_id is None and len(self.connectors) > 1
+        await target.begin(id_tag, movable=movable and not target.devices.plug.state.plugged)
+
+    def remote_start(self, connector_id: int | None, id_tag: str, authorize_first: bool) -> bool:
+        """RemoteStartTransaction: True (Accepted) when a free connector takes the start.
+
+        OCPP 1.6 §5.11: an unknown connector, or one with a transaction running, is Rejected. With
+        AuthorizeRemoteTxRequests the idTag is authorized first, like a card.
+        """
+        if connector_id is None:
+            target = self._choose(list(self.connectors.values()))
+        else:
+            target = self.connectors.get(connector_id)
+        if target is None or not target.is_free:
+            log.info("remote start rejected connector=%s idTag=%s", connector_id, id_tag)
+            return False
+        movable = connector_id is None and len(self.connectors) > 1 and not target.devices.plug.state.plugged
+        target.hold(id_tag, authorized=not authorize_first, movable=movable)
+        self.spawn(self._remote_start(target, id_tag, authorize_first))
+        log.info("remote start accepted connector=%d idTag=%s", target.id, id_tag)
+        return True
+
+    async def _remote_start(self, target: Connector, id_tag: str, authorize_first: bool) -> None:
+        if authorize_first:
+            decision = await self._authorizer.authorize(id_tag)
+            if not decision.accepted:
+                log.info("remote start refused by authorization connector=%d idTag=%s", target.id, id_tag)
+                target.clear_pending()
+                return
+        pending = target.pending
+        if pending is not None and same_id_tag(pending.id_tag, id_tag):
+            await target.begin(id_tag, movable=pending.movable)
+
+    def remote_stop(self, transaction_id: int) -> bool:
+        """RemoteStopTransaction: True (Accepted) when a transaction with that id runs here."""
+        for c in self.connectors.values():
+            if c.tx is not None and c.tx.csms_id == transaction_id:
+                self.spawn(c.stop(StopReason.REMOTE))
+                return True
+        log.info("remote stop rejected, unknown transaction transactionId=%d", transaction_id)
+        return False
+
+    def transaction_confirmed(self, tx_ref: int, csms_id: int) -> None:
+        for c in self.connectors.values():
+            if c.tx is not None and c.tx.ref == tx_ref:
+                c.tx.csms_id = csms_id
+
+    async def shutdown(self, reason: StopReason) -> None:
+        """Stop every running transaction (contactors open first) and cancel session work."""
+        for c in self.connectors.values():
+            if c.tx is not None:
+                await c.stop(reason)
+            c.clear_pending()
+        for task in list(self._tasks):
+            task.cancel()

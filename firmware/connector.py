@@ -1,0 +1,312 @@
+"""One connector at run time: its devices, its status machine and its charging session.
+
+Session flow (OCPP 1.6 §3 / §4.8, §4.10): an authorized idTag waits up to ConnectionTimeOut for
+the EV; with the EV plugged the start is stored, then the contactor closes; meter values are
+sampled every MeterValueSampleInterval; a stop opens the contactor first, then records the end.
+"""
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Concatenate, ParamSpec
+
+from firmware import metering
+from firmware.clock import now_iso
+from firmware.configuration import Configuration
+from firmware.connector_status import ConnectorFacts, ErrorCode, Fault, Status, StatusMachine, derive_status
+from firmware.records import StopReason
+from firmware.safety import EnergyGate
+from firmware.status_report import StatusReport, StatusReporter
+from firmware.transactions import Transaction, TransactionStore
+from hal import (
+    CardReader,
+    ConnectorLock,
+    Contactor,
+    EnergyMeter,
+    LedPattern,
+    MeterError,
+    MeterReading,
+    PlugSensor,
+    PlugState,
+    StatusLed,
+)
+
+log = logging.getLogger(__name__)
+
+LED_PATTERNS: dict[Status, LedPattern] = {
+    Status.AVAILABLE: LedPattern.READY,
+    Status.PREPARING: LedPattern.BUSY,
+    Status.CHARGING: LedPattern.CHARGING,
+    Status.SUSPENDED_EV: LedPattern.SUSPENDED,
+    Status.SUSPENDED_EVSE: LedPattern.SUSPENDED,
+    Status.FINISHING: LedPattern.BUSY,
+    Status.RESERVED: LedPattern.BUSY,
+    Status.UNAVAILABLE: LedPattern.UNAVAILABLE,
+    Status.FAULTED: LedPattern.FAULT,
+}
+
+
+P = ParamSpec("P")
+
+
+def guarded(
+    method: Callable[Concatenate["Connector", P], Awaitable[None]],
+) -> Callable[Concatenate["Connector", P], Awaitable[None]]:
+    """Session work: any exception opens the contactor and faults the connector (see `fail`)."""
+
+    @functools.wraps(method)
+    async def run(self: "Connector", *args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            await method(self, *args, **kwargs)
+        except Exception as error:
+            await self.fail(error)
+
+    return run
+
+
+@dataclass
+class ConnectorDevices:
+    contactor: Contactor
+    meter: EnergyMeter
+    plug: PlugSensor
+    lock: ConnectorLock
+    led: StatusLed
+    reader: CardReader | None = None
+    """A reader that belongs to this connector only (besides the charge point's shared one)."""
+
+
+@dataclass
+class PendingStart:
+    """An idTag waiting for the EV to plug in (or, for a remote start, being authorized)."""
+
+    id_tag: str
+    timer: asyncio.TimerHandle
+    authorized: bool
+    movable: bool
+    """Not tied to this connector: the EV may plug into any free connector (shared reader)."""
+
+
+class Connector:
+    def __init__(self, connector_id: int, devices: ConnectorDevices, gate: EnergyGate, txs: TransactionStore,
+                 config: Configuration, reporter: StatusReporter) -> None:
+        self.id = connector_id
+        self.devices = devices
+        self._gate = gate
+        self._txs = txs
+        self._config = config
+        self._reporter = reporter
+        self.tx: Transaction | None = None
+        self.pending: PendingStart | None = None
+        self.finishing = False
+        self.fault: Fault | None = None
+        self.last_energy_wh: float | None = None
+        self._sampler: asyncio.Task[None] | None = None
+        self._session_lock = asyncio.Lock()
+        initial = derive_status(self.facts())
+        self._machine = StatusMachine(connector_id, initial, self._status_changed)
+        self._announce(initial)
+
+    # --- status -------------------------------------------------------------------------------
+
+    def facts(self) -> ConnectorFacts:
+        plug = self.devices.plug.state
+        return ConnectorFacts(plugged=plug.plugged, ev_requesting=plug.requesting, transaction=self.tx is not None,
+                              awaiting_start=self.pending is not None, finishing=self.finishing, fault=self.fault)
+
+    @property
+    def status(self) -> Status:
+        return self._machine.status
+
+    def refresh(self) -> None:
+        self._machine.move_to(derive_status(self.facts()))
+
+    def _status_changed(self, old: Status, new: Status, cell: str) -> None:
+        log.info("connector status connector=%d from=%s to=%s transition=%s", self.id, old, new, cell)
+        self._announce(new)
+
+    def _announce(self, status: Status) -> None:
+        self.devices.led.show(LED_PATTERNS[status])
+        fault = self.fault if status is Status.FAULTED else None
+        self._reporter.changed(StatusReport(
+            self.id, status, fault.error_code if fault else ErrorCode.NO_ERROR, now_iso(),
+            fault.info if fault else None, fault.vendor_error_code if fault else None))
+
+    @property
+    def is_free(self) -> bool:
+        """Free for a new session: no transaction, nobody waiting, not faulted.
+
+        A connector in Preparing because only the EV is plugged is free: drivers plug in first and
+        tap or scan the QR code second.
+        """
+        return self.tx is None and self.pending is None and self.fault is None
+
+    # --- starting -----------------------------------------------------------------------------
+
+    def hold(self, id_tag: str, *, authorized: bool, movable: bool = False) -> None:
+        """Keep `id_tag` waiting for the EV for ConnectionTimeOut seconds (OCPP 1.6 §9.1)."""
+        self.clear_pending()
+        timeout = self._config.integer("ConnectionTimeOut")
+        timer = asyncio.get_running_loop().call_later(timeout, self._pending_timed_out)
+        self.pending = PendingStart(id_tag, timer, authorized, movable)
+        self.finishing = False
+        self.refresh()
+
+    def clear_pending(self) -> None:
+        if self.pending is not None:
+            self.pending.timer.cancel()
+            self.pending = None
+            self.refresh()
+
+    def _pending_timed_out(self) -> None:
+        if self.pending is not None:
+            log.info("no EV plugged within ConnectionTimeOut connector=%d idTag=%s; start cancelled",
+                     self.id, self.pending.id_tag)
+            self.pending = None
+            self.refresh()
+
+    @guarded
+    async def begin(self, id_tag: str, *, movable: bool = False) -> None:
+        """An authorized idTag: start now if the EV is plugged, else wait ConnectionTimeOut for it."""
+        if self.devices.plug.state.plugged:
+            await self._start(id_tag)
+        else:
+            self.hold(id_tag, authorized=True, movable=movable)
+
+    @guarded
+    async def start(self, id_tag: str) -> None:
+        """Store the transaction, then close the contactor."""
+        await self._start(id_tag)
+
+    async def _start(self, id_tag: str) -> None:
+        async with self._session_lock:
+            if self.tx is not None or not self.devices.plug.state.plugged:
+                return
+            if self.pending is not None:
+                self.pending.timer.cancel()
+                self.pending = None
+            try:
+                reading = await self.devices.meter.read()
+            except MeterError as e:
+                log.error("meter unreadable, transaction not started connector=%d error=%s", self.id, e)
+                self.refresh()
+                return
+            timestamp = now_iso()
+            self.last_energy_wh = reading.energy_wh
+            self.tx = self._txs.begin(
+                self.id, id_tag, round(reading.energy_wh), timestamp,
+                self._sample(reading, "MeterValuesSampledData", metering.ReadingContext.TRANSACTION_BEGIN, timestamp),
+                self._sample(reading, "StopTxnSampledData", metering.ReadingContext.TRANSACTION_BEGIN, timestamp))
+            self.finishing = False
+            self.devices.lock.lock()
+            self._energize()
+            self._sampler = asyncio.create_task(self._sample_periodically(self.tx), name=f"sampler-{self.id}")
+            self.refresh()
+
+    def _energize(self) -> None:
+        self._gate.close(self.id, authorized_transaction=self.tx is not None,
+                         plugged=self.devices.plug.state.plugged)
+
+    def _sample(self, reading: MeterReading, key: str, context: metering.ReadingContext,
+                timestamp: str) -> dict | None:
+        measurands = self._config.csl(key)
+        return metering.sample(reading, measurands, context, timestamp) if measurands else None
+
+    async def _sample_periodically(self, tx: Transaction) -> None:
+        """MeterValues every MeterValueSampleInterval seconds (0: none) while the transaction runs."""
+        while True:
+            interval = self._config.integer("MeterValueSampleInterval")
+            await asyncio.sleep(interval if interval > 0 else 1)
+            if interval <= 0:
+                continue
+            try:
+                reading = await self.devices.meter.read()
+            except MeterError as e:
+                log.warning("meter read failed connector=%d error=%s", self.id, e)
+                continue
+            self.last_energy_wh = reading.energy_wh
+            self._txs.sample(tx, self._sample(reading, "MeterValuesSampledData",
+                                              metering.ReadingContext.SAMPLE_PERIODIC, now_iso()),
+                             reading.energy_wh)
+
+    # --- stopping -----------------------------------------------------------------------------
+
+    @guarded
+    async def stop(self, reason: StopReason, id_tag: str | None = None) -> None:
+        """Open the contactor first, then record the end and queue StopTransaction."""
+        await self._stop(reason, id_tag)
+
+    async def _stop(self, reason: StopReason, id_tag: str | None) -> None:
+        self._gate.open(self.id, f"stop {reason}")
+        async with self._session_lock:
+            tx = self.tx
+            if tx is None:
+                return
+            if self._sampler is not None:
+                self._sampler.cancel()
+                self._sampler = None
+            try:
+                reading: MeterReading | None = await self.devices.meter.read()
+            except MeterError as e:
+                log.error("meter unreadable at stop, using last reading connector=%d error=%s", self.id, e)
+                reading = None
+            energy_wh = reading.energy_wh if reading else (self.last_energy_wh or tx.meter_start)
+            timestamp = now_iso()
+            end = metering.ReadingContext.TRANSACTION_END
+            self._txs.end(
+                tx, max(round(energy_wh), tx.meter_start), timestamp, reason, id_tag,
+                self._sample(reading, "MeterValuesSampledData", end, timestamp) if reading else None,
+                self._sample(reading, "StopTxnSampledData", end, timestamp) if reading else None)
+            self.tx = None
+            self.finishing = self.devices.plug.state.plugged
+            keep_locked = (reason is StopReason.EV_DISCONNECTED
+                           and not self._config.flag("UnlockConnectorOnEVSideDisconnect"))
+            if not keep_locked:
+                self.devices.lock.unlock()
+            self.refresh()
+
+    # --- EV events ----------------------------------------------------------------------------
+
+    @guarded
+    async def on_plug(self, state: PlugState) -> None:
+        """The EV plugged, unplugged or changed its request for energy."""
+        if not state.plugged:
+            self.finishing = False
+            if self.tx is not None:
+                await self._ev_side_disconnect()
+        elif self.tx is not None and not self.devices.contactor.commanded_closed:
+            log.info("EV plugged back in, transaction resumes connector=%d", self.id)
+            self._energize()
+        elif self.pending is not None and self.pending.authorized:
+            await self._start(self.pending.id_tag)
+        self.refresh()
+
+    async def _ev_side_disconnect(self) -> None:
+        """OCPP 1.6 §9.1 StopTransactionOnEVSideDisconnect / UnlockConnectorOnEVSideDisconnect."""
+        if self._config.flag("StopTransactionOnEVSideDisconnect"):
+            await self._stop(StopReason.EV_DISCONNECTED, None)
+            return
+        self._gate.open(self.id, "EV unplugged, transaction suspended")
+        if self._config.flag("UnlockConnectorOnEVSideDisconnect"):
+            self.devices.lock.unlock()
+
+    # --- faults -------------------------------------------------------------------------------
+
+    async def fail(self, error: Exception) -> None:
+        """An error inside the session: open the contactor first, then report Faulted and stop.
+
+        The connector stays Faulted (OCPP 1.6 InternalError) until the daemon restarts.
+        """
+        self._gate.open(self.id, "internal error")
+        log.error("connector failed connector=%d error=%r", self.id, error, exc_info=error)
+        self.fault = Fault(ErrorCode.INTERNAL_ERROR, info=type(error).__name__[:50])
+        if self.pending is not None:
+            self.pending.timer.cancel()
+            self.pending = None
+        self._machine.move_to(Status.FAULTED)
+        if self.tx is not None:
+            try:
+                await self._stop(StopReason.OTHER, None)
+            except Exception:
+                log.exception("could not record the end of the transaction connector=%d", self.id)

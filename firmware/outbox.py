@@ -1,0 +1,90 @@
+"""Persistent outgoing queue for transaction messages (StartTransaction, MeterValues, StopTransaction).
+
+A message is written in the same database transaction as the state change that caused it, sent
+strictly in order, and removed only after the CSMS confirmed it. Bodies are protocol-independent;
+the protocol adapter translates them at send time, the same way every time, so a resend is verbatim.
+A message the CSMS keeps answering with a CALLERROR moves to `dead_letters` after
+TransactionMessageAttempts tries (OCPP 1.6 §4.10 "Error responses to transaction-related messages").
+"""
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from firmware.clock import now_iso
+from firmware.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class MessageKind(StrEnum):
+    TRANSACTION_START = "TransactionStart"
+    METER_VALUES = "MeterValues"
+    TRANSACTION_STOP = "TransactionStop"
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    id: int
+    kind: MessageKind
+    tx_ref: int
+    body: dict[str, Any]
+    created_at: str
+    attempts: int
+
+
+class Outbox:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._wakeup = asyncio.Event()
+
+    def put(self, kind: MessageKind, tx_ref: int, body: dict[str, Any]) -> None:
+        """Queue a message; call inside the `Store.atomic()` block of the state change."""
+        self._store.db["outbox"].insert(
+            {"kind": kind.value, "tx_ref": tx_ref, "body": json.dumps(body), "created_at": now_iso()}
+        )
+        self._wakeup.set()
+
+    def head(self) -> OutboxMessage | None:
+        """The oldest unconfirmed message."""
+        row = self._store.db.execute(
+            "SELECT id, kind, tx_ref, body, created_at, attempts FROM outbox ORDER BY id LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return None
+        return OutboxMessage(row[0], MessageKind(row[1]), row[2], json.loads(row[3]), row[4], row[5])
+
+    async def wait(self) -> None:
+        """Wait until something is queued (returns at once if something was queued since last time)."""
+        await self._wakeup.wait()
+        self._wakeup.clear()
+
+    def remove(self, message: OutboxMessage) -> None:
+        """The CSMS confirmed the message; call inside the atomic block that applies the confirmation."""
+        self._store.db.execute("DELETE FROM outbox WHERE id = ?", [message.id])
+
+    def record_failure(self, message: OutboxMessage, error: str, max_attempts: int) -> bool:
+        """Count a failed attempt; after the last one move the message to dead_letters. True if moved."""
+        attempts = message.attempts + 1
+        with self._store.atomic() as db:
+            if attempts < max_attempts:
+                db.execute("UPDATE outbox SET attempts = ? WHERE id = ?", [attempts, message.id])
+                return False
+            db["dead_letters"].insert(
+                {"id": message.id, "kind": message.kind.value, "tx_ref": message.tx_ref,
+                 "body": json.dumps(message.body), "created_at": message.created_at,
+                 "failed_at": now_iso(), "error": error}
+            )
+            self.remove(message)
+        log.error("transaction message dead-lettered kind=%s tx_ref=%d attempts=%d error=%s",
+                  message.kind, message.tx_ref, attempts, error)
+        return True
+
+    def depth(self) -> int:
+        return self._store.db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+
+    def dead_letter_count(self) -> int:
+        return self._store.db.execute("SELECT count(*) FROM dead_letters").fetchone()[0]

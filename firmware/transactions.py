@@ -1,0 +1,92 @@
+"""Transaction records: what a charging session wrote down, and the messages it queued.
+
+Each call is one database transaction holding the record change and its outbox message, written
+before the hardware acts on it (the start is stored before the contactor closes).
+"""
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from firmware.outbox import MessageKind, Outbox
+from firmware.records import StopReason
+from firmware.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Transaction:
+    ref: int
+    """Local reference, known at once, also offline."""
+    connector: int
+    id_tag: str
+    meter_start: int
+    started_at: str
+    csms_id: int | None = None
+    """The CSMS's transactionId, once StartTransaction.conf arrived."""
+    begin_values: list[dict[str, Any]] = field(default_factory=list)
+    """StopTxnSampledData at Transaction.Begin, for StopTransaction.transactionData."""
+
+
+class TransactionStore:
+    def __init__(self, store: Store, outbox: Outbox) -> None:
+        self._store = store
+        self._outbox = outbox
+
+    def begin(self, connector: int, id_tag: str, meter_start: int, started_at: str,
+              begin_sample: dict[str, Any] | None, stop_begin_sample: dict[str, Any] | None) -> Transaction:
+        """Record a started transaction and queue StartTransaction (+ its Transaction.Begin values)."""
+        with self._store.atomic() as db:
+            ref = db["transactions"].insert(
+                {"connector": connector, "id_tag": id_tag, "meter_start": meter_start,
+                 "started_at": started_at, "last_energy_wh": meter_start}
+            ).last_pk
+            assert isinstance(ref, int)
+            self._outbox.put(MessageKind.TRANSACTION_START, ref,
+                             {"connector": connector, "id_tag": id_tag, "meter_start": meter_start,
+                              "timestamp": started_at})
+            if begin_sample is not None:
+                self._outbox.put(MessageKind.METER_VALUES, ref, {"connector": connector, "values": [begin_sample]})
+        log.info("transaction started connector=%d tx_ref=%d idTag=%s meterStart=%d",
+                 connector, ref, id_tag, meter_start)
+        return Transaction(ref, connector, id_tag, meter_start, started_at,
+                           begin_values=[stop_begin_sample] if stop_begin_sample else [])
+
+    def sample(self, tx: Transaction, sample: dict[str, Any] | None, energy_wh: float) -> None:
+        """Store the latest register value and queue a periodic MeterValues."""
+        with self._store.atomic() as db:
+            db.execute("UPDATE transactions SET last_energy_wh = ? WHERE ref = ?", [energy_wh, tx.ref])
+            if sample is not None:
+                self._outbox.put(MessageKind.METER_VALUES, tx.ref, {"connector": tx.connector, "values": [sample]})
+
+    def end(self, tx: Transaction, meter_stop: int, stopped_at: str, reason: StopReason, id_tag: str | None,
+            end_sample: dict[str, Any] | None, stop_end_sample: dict[str, Any] | None) -> None:
+        """Record the end and queue Transaction.End MeterValues and StopTransaction."""
+        with self._store.atomic() as db:
+            db.execute(
+                "UPDATE transactions SET meter_stop = ?, stopped_at = ?, stop_reason = ?, last_energy_wh = ?"
+                " WHERE ref = ?", [meter_stop, stopped_at, reason.value, meter_stop, tx.ref])
+            if end_sample is not None:
+                self._outbox.put(MessageKind.METER_VALUES, tx.ref, {"connector": tx.connector, "values": [end_sample]})
+            transaction_data = [*tx.begin_values, *([stop_end_sample] if stop_end_sample else [])]
+            self._outbox.put(MessageKind.TRANSACTION_STOP, tx.ref,
+                             {"id_tag": id_tag, "meter_stop": meter_stop, "timestamp": stopped_at,
+                              "reason": reason.value, "transaction_data": transaction_data})
+        log.info("transaction stopped connector=%d tx_ref=%d reason=%s meterStop=%d energy_wh=%d",
+                 tx.connector, tx.ref, reason, meter_stop, meter_stop - tx.meter_start)
+
+    def confirm_start(self, ref: int, csms_id: int) -> None:
+        """StartTransaction.conf gave the CSMS's transactionId; call inside the confirmation's atomic block."""
+        self._store.db.execute("UPDATE transactions SET csms_id = ? WHERE ref = ?", [csms_id, ref])
+
+    def csms_id(self, ref: int) -> int | None:
+        row = self._store.db.execute("SELECT csms_id FROM transactions WHERE ref = ?", [ref]).fetchone()
+        return None if row is None else row[0]
+
+    def unfinished(self) -> list[tuple[Transaction, float]]:
+        """Transactions without a recorded end, with their last stored register value."""
+        rows = self._store.db.execute(
+            "SELECT ref, connector, id_tag, meter_start, started_at, csms_id, last_energy_wh FROM transactions"
+            " WHERE stopped_at IS NULL ORDER BY ref").fetchall()
+        return [(Transaction(*row[:6]), row[6]) for row in rows]
