@@ -101,7 +101,7 @@ KEYS: dict[str, KeySpec] = {
         KeySpec("TransactionMessageAttempts", int, 3, minimum=1),
         KeySpec("TransactionMessageRetryInterval", int, 30, minimum=0),
         KeySpec("UnlockConnectorOnEVSideDisconnect", bool, True),
-        KeySpec("WebSocketPingInterval", int, 0, minimum=0),
+        KeySpec("WebSocketPingInterval", int, 30, minimum=0),
     )
 }
 

@@ -40,6 +40,7 @@ class Outbox:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._wakeup = asyncio.Event()
+        self._removed = asyncio.Event()
 
     def put(self, kind: MessageKind, tx_ref: int, body: dict[str, Any]) -> None:
         """Queue a message; call inside the `Store.atomic()` block of the state change."""
@@ -65,6 +66,12 @@ class Outbox:
     def remove(self, message: OutboxMessage) -> None:
         """The CSMS confirmed the message; call inside the atomic block that applies the confirmation."""
         self._store.db.execute("DELETE FROM outbox WHERE id = ?", [message.id])
+        self._removed.set()
+
+    async def wait_removed(self) -> None:
+        """Wait until some message leaves the queue."""
+        self._removed.clear()
+        await self._removed.wait()
 
     def record_failure(self, message: OutboxMessage, error: str, max_attempts: int) -> bool:
         """Count a failed attempt; after the last one move the message to dead_letters. True if moved."""

@@ -6,5 +6,6 @@ from hal.sim.ev import SimEV
 from hal.sim.led import SimLed
 from hal.sim.lock import SimLock
 from hal.sim.meter import SimMeter
+from hal.sim.station import SimConnector, SimStation
 
-__all__ = ["SimCardReader", "SimContactor", "SimEV", "SimLed", "SimLock", "SimMeter"]
+__all__ = ["SimCardReader", "SimConnector", "SimContactor", "SimEV", "SimLed", "SimLock", "SimMeter", "SimStation"]

@@ -1,0 +1,161 @@
+"""The daemon: builds every part from the config, runs them, and opens the contactors on every way out."""
+
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Any
+
+import sdnotify
+
+from firmware.authorization import Authorizer
+from firmware.chargepoint import ChargePoint
+from firmware.config import Config
+from firmware.configuration import Configuration
+from firmware.connector import Connector
+from firmware.control import ControlError, ControlServer, Handler
+from firmware.hardware import build_hardware
+from firmware.ocpp16.link import Ocpp16Link
+from firmware.outbox import Outbox
+from firmware.records import StopReason
+from firmware.recovery import close_interrupted, current_boot_id, stop_reason_after_restart
+from firmware.safety import EnergyGate
+from firmware.status_report import StatusReporter
+from firmware.store import Store
+from firmware.transactions import TransactionStore
+from hal import MeterError
+from hal.sim import SimConnector
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_FLUSH_S = 3.0
+"""On SIGTERM, how long to let queued StopTransactions reach the CSMS before exiting."""
+
+
+class App:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.store = Store(config.storage.path)
+        self.configuration = Configuration(self.store, config.ocpp,
+                                           fixed={"NumberOfConnectors": config.charge_point.connectors})
+        self.reporter = StatusReporter(self.configuration)
+        self.outbox = Outbox(self.store)
+        self.txs = TransactionStore(self.store, self.outbox)
+        self.hardware = build_hardware(config)
+        self.gate = EnergyGate({n: d.contactor for n, d in self.hardware.connectors.items()})
+        self.link = Ocpp16Link(config, self.configuration, self.store, self.outbox, self.txs, self.reporter)
+        self.reporter.sink = self.link.send_status
+        connectors = [Connector(n, d, self.gate, self.txs, self.configuration, self.reporter)
+                      for n, d in self.hardware.connectors.items()]
+        self.charge_point = ChargePoint(connectors, self.hardware.shared_reader, Authorizer(self.link),
+                                        self.configuration, self.reporter)
+        self.link.charge_point = self.charge_point
+        self.control = ControlServer(config.control_socket, self._control_handlers())
+        self._stopping = asyncio.Event()
+        self._notifier = sdnotify.SystemdNotifier()
+
+    async def run(self) -> None:
+        """Run until SIGTERM/SIGINT; every exit path opens all contactors first."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._stopping.set)
+        try:
+            reason = stop_reason_after_restart(self.store, current_boot_id())
+            await close_interrupted(self.txs, self.charge_point.connectors, reason)
+            await self.control.start()
+            self._notifier.notify(f"READY=1\nSTATUS=running, CSMS {self.link.url}")
+            log.info("evsed running charge_point=%s connectors=%d backend=%s", self.config.charge_point.id,
+                     self.config.charge_point.connectors, self.config.hardware.backend)
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(self.charge_point.run()), group.create_task(self.link.run())]
+                await self._stopping.wait()
+                log.info("stopping: opening contactors, ending transactions")
+                self._notifier.notify("STOPPING=1")
+                self.gate.open_all("shutdown")
+                await self.charge_point.shutdown(StopReason.REBOOT)
+                await self._flush_outbox()
+                for task in tasks:
+                    task.cancel()
+        finally:
+            self.gate.open_all("exit")
+            await self.control.close()
+            self.store.close()
+
+    async def _flush_outbox(self) -> None:
+        """Give queued transaction messages a moment to reach the CSMS; what is left stays queued."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SHUTDOWN_FLUSH_S):
+                while self.link.online and self.outbox.depth():
+                    await self.outbox.wait_removed()
+
+    # --- control socket -----------------------------------------------------------------------
+
+    def _control_handlers(self) -> dict[str, Handler]:
+        return {"state": self._state, "tap": self._tap, "plug": self._plug, "unplug": self._unplug,
+                "pause": self._pause, "resume": self._resume, "link": self._link}
+
+    async def _state(self, request: dict[str, Any]) -> dict[str, Any]:
+        connectors = []
+        for c in self.charge_point.connectors.values():
+            try:
+                energy_wh: float | None = (await c.devices.meter.read()).energy_wh
+            except MeterError:
+                energy_wh = None
+            plug = c.devices.plug.state
+            connectors.append({
+                "id": c.id, "status": c.status.value, "contactor_closed": c.devices.contactor.commanded_closed,
+                "energy_wh": None if energy_wh is None else round(energy_wh, 3),
+                "transaction_id": c.tx.csms_id if c.tx else None, "tx_ref": c.tx.ref if c.tx else None,
+                "id_tag": c.tx.id_tag if c.tx else None, "plugged": plug.plugged, "ev_requesting": plug.requesting,
+                "locked": c.devices.lock.locked, "error_code": c.fault.error_code.value if c.fault else "NoError",
+                "awaiting_start": c.pending is not None,
+            })
+        return {
+            "charge_point": self.config.charge_point.id,
+            "connectors": connectors,
+            "link": {"url": self.link.url, "connected": self.link.connected, "wanted": self.link.wanted,
+                     "registration": self.link.registration.value},
+            "outbox": {"depth": self.outbox.depth(), "dead_letters": self.outbox.dead_letter_count()},
+        }
+
+    def _sim_connector(self, request: dict[str, Any]) -> SimConnector:
+        station = self.hardware.sim
+        if station is None:
+            raise ControlError("not a simulated charge point (hardware backend is not 'sim')")
+        connector = station.connectors.get(request.get("connector"))  # type: ignore[arg-type]
+        if connector is None:
+            raise ControlError(f"no connector {request.get('connector')!r}; this charge point has "
+                               f"{', '.join(str(n) for n in station.connectors)}")
+        return connector
+
+    async def _tap(self, request: dict[str, Any]) -> dict[str, Any]:
+        station = self.hardware.sim
+        if station is None:
+            raise ControlError("not a simulated charge point (hardware backend is not 'sim')")
+        reader = station.reader if request.get("connector") is None else self._sim_connector(request).reader
+        try:
+            return {"uid": reader.present(str(request.get("uid", "")))}
+        except ValueError as e:
+            raise ControlError(str(e)) from None
+
+    async def _plug(self, request: dict[str, Any]) -> dict[str, Any]:
+        self._sim_connector(request).ev.plug()
+        return {}
+
+    async def _unplug(self, request: dict[str, Any]) -> dict[str, Any]:
+        self._sim_connector(request).ev.unplug()
+        return {}
+
+    async def _pause(self, request: dict[str, Any]) -> dict[str, Any]:
+        self._sim_connector(request).ev.request(False)
+        return {}
+
+    async def _resume(self, request: dict[str, Any]) -> dict[str, Any]:
+        self._sim_connector(request).ev.request(True)
+        return {}
+
+    async def _link(self, request: dict[str, Any]) -> dict[str, Any]:
+        if request.get("state") not in ("up", "down"):
+            raise ControlError("link state must be 'up' or 'down'")
+        self.link.set_wanted(request["state"] == "up")
+        return {}

@@ -1,0 +1,104 @@
+"""The `evsed` command."""
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from firmware import __version__
+from firmware.config import Config, ConfigError, load_config
+
+EXIT_CONFIG = 2
+EXIT_UNREACHABLE = 3
+
+
+def _config_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-c", "--config", type=Path, default=Path("/etc/evsed/evsed.toml"),
+                        help="configuration file (default: /etc/evsed/evsed.toml)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="evsed", description="Charge point controller daemon (OCPP 1.6J).")
+    parser.add_argument("--version", action="version", version=f"evsed {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the daemon (logs to stderr)")
+    _config_arg(run)
+
+    sim = commands.add_parser("sim", help="drive the simulated devices of a running daemon")
+    _config_arg(sim)
+    actions = sim.add_subparsers(dest="action", required=True)
+    tap = actions.add_parser("tap", help="present a card (hex UID of 4, 7 or 10 bytes)")
+    tap.add_argument("uid")
+    tap.add_argument("--connector", type=int, help="the connector's own reader (default: the shared reader)")
+    for name, text in (("plug", "plug an EV into connector N"), ("unplug", "unplug the EV from connector N"),
+                       ("pause", "the EV on connector N stops asking for energy"),
+                       ("resume", "the EV on connector N asks for energy again")):
+        actions.add_parser(name, help=text).add_argument("connector", type=int, metavar="N")
+    link = actions.add_parser("link", help="cut or restore the CSMS connection")
+    link.add_argument("state", choices=["down", "up"])
+    actions.add_parser("state", help="print connectors, link and queue as JSON")
+
+    commands.add_parser("demo", help="run the whole story on one machine: local CSMS, simulated charger")
+
+    config = commands.add_parser("config", help="configuration file tools")
+    config_actions = config.add_subparsers(dest="action", required=True)
+    _config_arg(config_actions.add_parser("check", help="validate a configuration file without starting"))
+    return parser
+
+
+def _load(path: Path) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as e:
+        print(f"evsed: configuration error: {e}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+def _run(config: Config) -> int:
+    from firmware.app import App
+    from firmware.logs import setup_logging
+
+    setup_logging(config.logging.level)
+    asyncio.run(App(config).run())
+    return 0
+
+
+def _sim(args: argparse.Namespace, config: Config) -> int:
+    from firmware.control import request
+
+    command: dict[str, object] = {"cmd": args.action}
+    if args.action == "tap":
+        command.update(uid=args.uid, connector=args.connector)
+    elif args.action == "link":
+        command["state"] = args.state
+    elif args.action != "state":
+        command["connector"] = args.connector
+    try:
+        answer = asyncio.run(request(config.control_socket, command))
+    except (OSError, TimeoutError) as e:
+        print(f"evsed: cannot reach the daemon at {config.control_socket}: {e}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    if not answer.pop("ok", False):
+        print(f"evsed: {answer.get('error')}", file=sys.stderr)
+        return 1
+    if args.action == "state":
+        print(json.dumps(answer, indent=2))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "demo":
+        from firmware.demo import run_demo
+
+        return run_demo()
+    config = _load(args.config)
+    if args.command == "run":
+        return _run(config)
+    if args.command == "sim":
+        return _sim(args, config)
+    print(f"{args.config}: configuration is valid (charge point {config.charge_point.id}, "
+          f"{config.charge_point.connectors} connector(s), backend {config.hardware.backend})")
+    return 0

@@ -1,0 +1,177 @@
+"""A small CSMS built on the `ocpp` library's central-system side, for the demo, tests and benchmark.
+
+It accepts every charge point on 127.0.0.1, records every CALL it receives, answers by a
+configurable `Behaviour`, and can send CALLs (RemoteStartTransaction, ...) or raw frames.
+"""
+
+import asyncio
+import itertools
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import websockets
+from ocpp.messages import MessageType, unpack
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint as LibraryChargePoint
+from ocpp.v16 import call_result
+from ocpp.v16.enums import Action
+
+from firmware.clock import now_iso
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Received:
+    at: float
+    """time.monotonic() on arrival"""
+    charge_point: str
+    action: str
+    payload: dict[str, Any]
+
+
+@dataclass
+class Behaviour:
+    boot_status: str = "Accepted"
+    boot_interval: int = 300
+    authorize: Callable[[str], str] = lambda id_tag: "Accepted"
+    """idTag → AuthorizationStatus for Authorize and StartTransaction."""
+    transaction_ids: itertools.count = field(default_factory=lambda: itertools.count(1001))
+
+
+class CsmsPeer(LibraryChargePoint):
+    def __init__(self, charge_point_id: str, connection: Any, csms: "LoopbackCsms") -> None:
+        super().__init__(charge_point_id, connection, response_timeout=10)
+        self._csms = csms
+        self.connection = connection
+        self._raw_waiters: dict[str, asyncio.Future[list[Any]]] = {}
+
+    async def route_message(self, raw_msg: str) -> None:
+        frame = json.loads(raw_msg) if raw_msg.startswith("[") else None
+        if isinstance(frame, list) and len(frame) >= 3 and frame[1] in self._raw_waiters:
+            self._raw_waiters.pop(frame[1]).set_result(frame)
+            return
+        try:
+            msg = unpack(raw_msg)
+        except Exception:
+            msg = None
+        if msg is not None and msg.message_type_id == MessageType.Call:
+            self._csms.record(Received(time.monotonic(), self.id, msg.action, msg.payload))
+        await super().route_message(raw_msg)
+
+    async def send_raw(self, frame: str, unique_id: str) -> list[Any]:
+        """Send a raw frame and wait for the CALLRESULT/CALLERROR carrying `unique_id`."""
+        waiter: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        self._raw_waiters[unique_id] = waiter
+        await self._send(frame)
+        async with asyncio.timeout(10):
+            return await waiter
+
+    @on(Action.boot_notification)
+    def on_boot(self, **_: Any) -> call_result.BootNotification:
+        b = self._csms.behaviour
+        return call_result.BootNotification(current_time=now_iso(), interval=b.boot_interval, status=b.boot_status)
+
+    @on(Action.heartbeat)
+    def on_heartbeat(self) -> call_result.Heartbeat:
+        return call_result.Heartbeat(current_time=now_iso())
+
+    @on(Action.status_notification)
+    def on_status(self, **_: Any) -> call_result.StatusNotification:
+        return call_result.StatusNotification()
+
+    @on(Action.authorize)
+    def on_authorize(self, id_tag: str) -> call_result.Authorize:
+        return call_result.Authorize(id_tag_info={"status": self._csms.behaviour.authorize(id_tag)})
+
+    @on(Action.start_transaction)
+    def on_start(self, id_tag: str, **_: Any) -> call_result.StartTransaction:
+        b = self._csms.behaviour
+        return call_result.StartTransaction(transaction_id=next(b.transaction_ids),
+                                            id_tag_info={"status": b.authorize(id_tag)})
+
+    @on(Action.stop_transaction)
+    def on_stop(self, **_: Any) -> call_result.StopTransaction:
+        return call_result.StopTransaction()
+
+    @on(Action.meter_values)
+    def on_meter_values(self, **_: Any) -> call_result.MeterValues:
+        return call_result.MeterValues()
+
+
+class LoopbackCsms:
+    def __init__(self, behaviour: Behaviour | None = None,
+                 on_message: Callable[[Received], None] | None = None) -> None:
+        self.behaviour = behaviour or Behaviour()
+        self.received: list[Received] = []
+        self.peers: dict[str, CsmsPeer] = {}
+        self.connections = 0
+        self._on_message = on_message
+        self._changed = asyncio.Condition()
+        self._server: websockets.Server | None = None
+        self.url = ""
+
+    async def start(self, port: int = 0) -> str:
+        self._server = await websockets.serve(self._handle, "127.0.0.1", port, subprotocols=["ocpp1.6"],
+                                              max_size=16 * 2**20)
+        port = self._server.sockets[0].getsockname()[1]
+        self.url = f"ws://127.0.0.1:{port}/ocpp"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _handle(self, connection: websockets.ServerConnection) -> None:
+        charge_point_id = connection.request.path.rstrip("/").rsplit("/", 1)[-1]
+        peer = CsmsPeer(charge_point_id, connection, self)
+        self.peers[charge_point_id] = peer
+        self.connections += 1
+        await self._notify()
+        try:
+            await peer.start()
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            if self.peers.get(charge_point_id) is peer:
+                del self.peers[charge_point_id]
+            await self._notify()
+
+    def record(self, message: Received) -> None:
+        self.received.append(message)
+        if self._on_message is not None:
+            self._on_message(message)
+        asyncio.get_running_loop().create_task(self._notify())
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait_until(self, predicate: Callable[[], Any], within: float = 10.0) -> Any:
+        """Wait at most `within` seconds until `predicate()` is truthy; return its value (TimeoutError)."""
+        async with asyncio.timeout(within), self._changed:
+            while not (result := predicate()):
+                await self._changed.wait()
+            return result
+
+    async def wait_for(self, action: str, within: float = 10.0, after: int = 0,
+                       where: Callable[[dict[str, Any]], bool] = lambda payload: True) -> Received:
+        """The first `action` CALL received at index ≥ `after` whose payload satisfies `where`."""
+        return await self.wait_until(lambda: next(
+            (m for m in self.received[after:] if m.action == action and where(m.payload)), None), within)
+
+    def of(self, action: str) -> list[Received]:
+        return [m for m in self.received if m.action == action]
+
+    async def call(self, charge_point_id: str, payload: Any) -> Any:
+        peer = await self.wait_until(lambda: self.peers.get(charge_point_id))
+        return await peer.call(payload)
+
+    async def send_raw(self, charge_point_id: str, frame: str, unique_id: str) -> list[Any]:
+        peer = await self.wait_until(lambda: self.peers.get(charge_point_id))
+        return await peer.send_raw(frame, unique_id)

@@ -1,0 +1,78 @@
+"""CALLERROR codes as OCPP-J 1.6 §4.2.3 names them, corrected in this one place.
+
+The `ocpp` library speaks 2.0.1 in places: it answers FormatViolation (1.6: FormationViolation),
+ProtocolError for a missing required field (1.6: OccurenceConstraintViolation), FormatViolation for a
+bad enum value (1.6: PropertyConstraintViolation), and swaps NotImplemented ("Requested Action is not
+known by receiver") with NotSupported ("recognized but not supported").
+"""
+
+import json
+
+from jsonschema.exceptions import best_match
+from ocpp.exceptions import (
+    FormationViolationError,
+    FormatViolationError,
+    NotImplementedError,
+    NotSupportedError,
+    OccurenceConstraintViolationError,
+    OCPPError,
+    PropertyConstraintViolationError,
+    ProtocolError,
+    TypeConstraintViolationError,
+)
+from ocpp.messages import Call, MessageType, get_validator
+from ocpp.v16.enums import Action
+
+_BY_SCHEMA_KEYWORD: dict[str, type[OCPPError]] = {
+    "type": TypeConstraintViolationError,
+    "maxLength": TypeConstraintViolationError,  # CiStringNType: the length is part of the data type
+    "required": OccurenceConstraintViolationError,
+    "minItems": OccurenceConstraintViolationError,
+    "maxItems": OccurenceConstraintViolationError,
+    "additionalProperties": FormationViolationError,
+    "enum": PropertyConstraintViolationError,
+    "format": PropertyConstraintViolationError,
+    "minimum": PropertyConstraintViolationError,
+    "maximum": PropertyConstraintViolationError,
+    "multipleOf": PropertyConstraintViolationError,
+    "pattern": PropertyConstraintViolationError,
+}
+
+
+def _known_action(action: object) -> bool:
+    return isinstance(action, str) and action in Action._value2member_map_
+
+
+def schema_error(call: Call) -> OCPPError | None:
+    """Classify the first schema violation of a CALL's payload, or None if the payload is valid."""
+    if not isinstance(call.payload, dict):
+        return FormationViolationError(details={"cause": "payload is not a JSON object"})
+    validator = get_validator(MessageType.Call, call.action, "1.6")
+    error = best_match(validator.iter_errors(call.payload))
+    if error is None:
+        return None
+    where = "/".join(str(p) for p in error.absolute_path) or "payload"
+    return _BY_SCHEMA_KEYWORD.get(error.validator, FormationViolationError)(
+        details={"cause": f"{where}: {error.message}"[:200]})
+
+
+def ocpp16_error(call: Call, error: OCPPError) -> OCPPError:
+    """The OCPP-J 1.6 error for what the library raised while handling `call`."""
+    if isinstance(error, NotSupportedError | NotImplementedError):
+        if _known_action(call.action):
+            return NotSupportedError(details={"cause": f"{call.action} is not supported by this charge point"})
+        return NotImplementedError(details={"cause": f"unknown action {call.action!r}"})
+    if isinstance(error, FormatViolationError | ProtocolError | TypeConstraintViolationError):
+        return schema_error(call) or FormationViolationError(details=error.details)
+    return error
+
+
+def frame_id(raw: str | bytes) -> str | None:
+    """The message id of a CALL frame too malformed to unpack, when one can be read at all."""
+    try:
+        frame = json.loads(raw)
+    except (ValueError, TypeError):
+        return None
+    if isinstance(frame, list) and len(frame) >= 2 and frame[0] == MessageType.Call and isinstance(frame[1], str):
+        return frame[1]
+    return None
