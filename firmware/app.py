@@ -58,7 +58,7 @@ class App:
         """Run until SIGTERM/SIGINT; every exit path opens all contactors first."""
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, self._stopping.set)
+            loop.add_signal_handler(signum, self.stop)
         try:
             reason = stop_reason_after_restart(self.store, current_boot_id())
             await close_interrupted(self.txs, self.charge_point.connectors, reason)
@@ -80,6 +80,10 @@ class App:
             self.gate.open_all("exit")
             await self.control.close()
             self.store.close()
+
+    def stop(self) -> None:
+        """Ask the daemon to stop, as SIGTERM does."""
+        self._stopping.set()
 
     async def _flush_outbox(self) -> None:
         """Give queued transaction messages a moment to reach the CSMS; what is left stays queued."""

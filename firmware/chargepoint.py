@@ -138,13 +138,16 @@ class ChargePoint:
     async def _remote_start(self, target: Connector, id_tag: str, authorize_first: bool) -> None:
         if authorize_first:
             decision = await self._authorizer.authorize(id_tag)
+            pending = target.pending
+            if pending is None or not same_id_tag(pending.id_tag, id_tag):
+                return  # cancelled or timed out meanwhile
             if not decision.accepted:
                 log.info("remote start refused by authorization connector=%d idTag=%s", target.id, id_tag)
                 target.clear_pending()
                 return
-        pending = target.pending
-        if pending is not None and same_id_tag(pending.id_tag, id_tag):
-            await target.begin(id_tag, movable=pending.movable)
+            pending.authorized = True
+        if target.devices.plug.state.plugged:
+            await target.start(id_tag)
 
     def remote_stop(self, transaction_id: int) -> bool:
         """RemoteStopTransaction: True (Accepted) when a transaction with that id runs here."""

@@ -146,7 +146,8 @@ class Connector:
 
     def hold(self, id_tag: str, *, authorized: bool, movable: bool = False) -> None:
         """Keep `id_tag` waiting for the EV for ConnectionTimeOut seconds (OCPP 1.6 §9.1)."""
-        self.clear_pending()
+        if self.pending is not None:
+            self.pending.timer.cancel()
         timeout = self._config.integer("ConnectionTimeOut")
         timer = asyncio.get_running_loop().call_later(timeout, self._pending_timed_out)
         self.pending = PendingStart(id_tag, timer, authorized, movable)

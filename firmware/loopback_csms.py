@@ -91,8 +91,9 @@ class CsmsPeer(LibraryChargePoint):
     @on(Action.start_transaction)
     def on_start(self, id_tag: str, **_: Any) -> call_result.StartTransaction:
         b = self._csms.behaviour
-        return call_result.StartTransaction(transaction_id=next(b.transaction_ids),
-                                            id_tag_info={"status": b.authorize(id_tag)})
+        transaction_id = next(b.transaction_ids)
+        self._csms.issued(transaction_id)
+        return call_result.StartTransaction(transaction_id=transaction_id, id_tag_info={"status": b.authorize(id_tag)})
 
     @on(Action.stop_transaction)
     def on_stop(self, **_: Any) -> call_result.StopTransaction:
@@ -110,6 +111,8 @@ class LoopbackCsms:
         self.received: list[Received] = []
         self.peers: dict[str, CsmsPeer] = {}
         self.connections = 0
+        self.transaction_ids: list[int] = []
+        """transactionIds handed out, in order."""
         self._on_message = on_message
         self._changed = asyncio.Condition()
         self._server: websockets.Server | None = None
@@ -146,6 +149,10 @@ class LoopbackCsms:
         self.received.append(message)
         if self._on_message is not None:
             self._on_message(message)
+        asyncio.get_running_loop().create_task(self._notify())
+
+    def issued(self, transaction_id: int) -> None:
+        self.transaction_ids.append(transaction_id)
         asyncio.get_running_loop().create_task(self._notify())
 
     async def _notify(self) -> None:
