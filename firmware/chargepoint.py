@@ -101,17 +101,17 @@ class ChargePoint:
                 log.info("card cancels its waiting start connector=%d idTag=%s", c.id, id_tag)
                 c.clear_pending()
                 return
-        target = self._choose(candidates)
-        if target is None:
+        if self._choose(candidates) is None:
             log.info("card ignored, no free connector and not the owner of a session idTag=%s", id_tag)
             return
         decision = await self._authorizer.authorize(id_tag)
+        target = self._choose(candidates)  # again: an EV may have plugged in meanwhile
+        if target is None:
+            log.info("no free connector left after authorizing idTag=%s", id_tag)
+            return
         if not decision.accepted:
             log.info("card refused connector=%d idTag=%s status=%s", target.id, id_tag, decision.info.status)
             target.devices.led.show(LedPattern.DENIED)
-            return
-        if not target.is_free:
-            log.info("connector taken while authorizing connector=%d idTag=%s", target.id, id_tag)
             return
         movable = connector_id is None and len(self.connectors) > 1
         await target.begin(id_tag, movable=movable and not target.devices.plug.state.plugged)

@@ -39,8 +39,8 @@ class EnergyGate:
 
     def open_all(self, why: str) -> None:
         """Open every contactor; never raises, so it can run on any exit path."""
-        for connector_id, contactor in self._contactors.items():
+        for connector_id in self._contactors:
             try:
-                contactor.open()
+                self.open(connector_id, why)
             except Exception:
                 log.exception("could not open contactor connector=%d why=%s", connector_id, why)

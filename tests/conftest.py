@@ -1,0 +1,128 @@
+"""Shared fixtures: a real CSMS (the `ocpp` library's central-system side) on 127.0.0.1 and the
+real daemon as a subprocess on simulated hardware, driven through its control socket."""
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from firmware.control import request
+from firmware.loopback_csms import LoopbackCsms
+
+CHARGE_POINT = "CP_TEST"
+STARTUP_S = 15.0
+
+
+def config_text(url: str, db: Path, connectors: int = 2, ocpp: dict[str, Any] | None = None) -> str:
+    lines = [
+        "[charge_point]", f'id = "{CHARGE_POINT}"', f"connectors = {connectors}",
+        "[csms]", f'url = "{url}"', "reconnect_max_s = 5",
+        "[hardware]", 'backend = "sim"',
+        "[storage]", f'path = "{db}"',
+        "[logging]", 'level = "debug"',
+        "[ocpp]",
+    ]
+    for key, value in (ocpp or {}).items():
+        lines.append(f"{key} = " + ("true" if value is True else "false" if value is False else
+                                    f'"{value}"' if isinstance(value, str) else str(value)))
+    return "\n".join(lines) + "\n"
+
+
+class Daemon:
+    """`python -m firmware run` in a subprocess; its log goes to `log_path`."""
+
+    def __init__(self, workdir: Path, url: str, connectors: int = 2, ocpp: dict[str, Any] | None = None) -> None:
+        self.workdir = workdir
+        self.config = workdir / "evsed.toml"
+        self.config.write_text(config_text(url, workdir / "state" / "evsed.db", connectors, ocpp))
+        self.socket = workdir / "state" / "evsed.sock"
+        self.log_path = workdir / "daemon.log"
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "firmware", "run", "-c", str(self.config), stdout=log, stderr=log,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        log.close()
+        async with asyncio.timeout(STARTUP_S):
+            while not self.socket.exists():
+                assert self.proc.returncode is None, self.log()
+                await asyncio.sleep(0.05)
+
+    async def cmd(self, **command: Any) -> dict[str, Any]:
+        answer = await request(self.socket, command)
+        assert answer.pop("ok"), answer
+        return answer
+
+    async def state(self) -> dict[str, Any]:
+        return await self.cmd(cmd="state")
+
+    async def connector(self, n: int) -> dict[str, Any]:
+        return next(c for c in (await self.state())["connectors"] if c["id"] == n)
+
+    async def wait_state(self, n: int, within: float = 10.0, **expected: Any) -> dict[str, Any]:
+        """Poll the control socket (bounded) until connector `n` shows all `expected` values."""
+        async with asyncio.timeout(within):
+            while True:
+                c = await self.connector(n)
+                if all(c.get(k) == v for k, v in expected.items()):
+                    return c
+                await asyncio.sleep(0.05)
+
+    async def transaction_id(self, n: int, within: float = 10.0) -> int:
+        """The CSMS's transactionId of connector `n`'s transaction, once the charger knows it."""
+        async with asyncio.timeout(within):
+            while (c := await self.connector(n))["transaction_id"] is None:
+                await asyncio.sleep(0.05)
+        return c["transaction_id"]
+
+    async def stop(self, sig: int = signal.SIGTERM) -> int:
+        assert self.proc is not None
+        if self.proc.returncode is None:
+            self.proc.send_signal(sig)
+        async with asyncio.timeout(15):
+            return await self.proc.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@pytest.fixture
+async def csms():
+    server = LoopbackCsms()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def make_daemon(tmp_path, csms):
+    daemons: list[Daemon] = []
+
+    async def make(connectors: int = 2, ocpp: dict[str, Any] | None = None, boot: bool = True,
+                   workdir: Path | None = None) -> Daemon:
+        d = Daemon(workdir or tmp_path, csms.url, connectors, ocpp)
+        daemons.append(d)
+        await d.start()
+        if boot:
+            await csms.wait_for("StatusNotification", within=STARTUP_S,
+                                where=lambda p: p["connectorId"] == connectors)
+        return d
+
+    yield make
+    for d in daemons:
+        if d.proc is not None and d.proc.returncode is None:
+            d.proc.kill()
+            await d.proc.wait()
+        print(f"--- daemon log {d.log_path} ---\n{d.log()[-20000:]}")
+
+
+@pytest.fixture
+async def daemon(make_daemon):
+    """A booted two-connector daemon with 1 s meter samples."""
+    return await make_daemon(ocpp={"MeterValueSampleInterval": 1, "ConnectionTimeOut": 3})
