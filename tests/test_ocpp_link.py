@@ -1,0 +1,117 @@
+"""OCPP-J 1.6 link behaviour against a real CSMS: boot gating, reconnect, and CALLERRORs."""
+
+import asyncio
+import json
+
+import pytest
+from ocpp.v16 import call
+
+from tests.conftest import CHARGE_POINT
+
+CARD = "04A1B2C3"
+
+
+async def test_boot_pending_answers_but_sends_nothing_else(make_daemon, csms):
+    csms.behaviour.boot_status, csms.behaviour.boot_interval = "Pending", 1
+    await make_daemon(boot=False)
+    await csms.wait_for("BootNotification")
+    start = await csms.call(CHARGE_POINT, call.RemoteStartTransaction(id_tag="QR1", connector_id=1))
+    assert start.status == "Rejected", "RemoteStart is rejected while Pending"
+    stop = await csms.call(CHARGE_POINT, call.RemoteStopTransaction(transaction_id=1))
+    assert stop.status == "Rejected"
+    conf = await csms.call(CHARGE_POINT, call.GetConfiguration(key=["ConnectionTimeOut"]))
+    assert conf.configuration_key[0]["key"] == "ConnectionTimeOut", "the CSMS's requests are answered"
+    await csms.wait_until(lambda: len(csms.of("BootNotification")) >= 2, within=5)
+    csms.behaviour.boot_status = "Accepted"
+    accepted_at = len(csms.of("BootNotification"))
+    await csms.wait_for("StatusNotification", within=5)
+    first_other = next(i for i, m in enumerate(csms.received) if m.action != "BootNotification")
+    assert [m.action for m in csms.received[:first_other]] == ["BootNotification"] * first_other
+    assert first_other >= accepted_at
+
+
+async def test_boot_rejected_waits_the_interval(make_daemon, csms):
+    csms.behaviour.boot_status, csms.behaviour.boot_interval = "Rejected", 2
+    await make_daemon(boot=False)
+    await csms.wait_until(lambda: len(csms.of("BootNotification")) >= 2, within=6)
+    first, second = csms.of("BootNotification")[:2]
+    assert second.at - first.at >= 1.9
+    assert {m.action for m in csms.received} == {"BootNotification"}
+    csms.behaviour.boot_status = "Accepted"
+    await csms.wait_for("StatusNotification", within=6)
+
+
+async def test_reconnect_after_csms_drop_resends_status_not_boot(daemon, csms):
+    before = len(csms.of("StatusNotification"))
+    csms.peers[CHARGE_POINT].connection.transport.abort()
+    await csms.wait_until(lambda: csms.connections == 2, within=6)
+    await csms.wait_until(lambda: len(csms.of("StatusNotification")) >= before + 3, within=5)
+    assert len(csms.of("BootNotification")) == 1
+    resent = {m.payload["connectorId"] for m in csms.of("StatusNotification")[before:]}
+    assert resent == {0, 1, 2}
+
+
+async def test_link_down_queues_transaction_messages_and_delivers_in_order(daemon, csms):
+    await daemon.cmd(cmd="plug", connector=1)
+    await daemon.cmd(cmd="tap", uid=CARD, connector=None)
+    tx_id = await daemon.transaction_id(1)
+    await daemon.cmd(cmd="link", state="down")
+    async with asyncio.timeout(5):
+        while (await daemon.state())["link"]["connected"]:
+            await asyncio.sleep(0.05)
+    await asyncio.sleep(1.5)  # a periodic MeterValues is queued while offline
+    await daemon.cmd(cmd="tap", uid=CARD, connector=None)  # the owner stops offline, no Authorize
+    state = await daemon.wait_state(1, status="Finishing", contactor_closed=False)
+    assert state["transaction_id"] is None
+    depth = (await daemon.state())["outbox"]["depth"]
+    assert depth >= 2, "Transaction.End MeterValues and StopTransaction wait in the outbox"
+    seen = len(csms.received)
+    await daemon.cmd(cmd="link", state="up")
+    stop = await csms.wait_for("StopTransaction", within=8, after=seen)
+    assert stop.payload["transactionId"] == tx_id and stop.payload["reason"] == "Local"
+    replay = [m for m in csms.received[seen:] if m.action in ("MeterValues", "StopTransaction")]
+    assert replay[-1].action == "StopTransaction"
+    stamps = [m.payload["meterValue"][0]["timestamp"] for m in replay[:-1]]
+    assert stamps == sorted(stamps) and len(stamps) >= 2
+    async with asyncio.timeout(5):
+        while (await daemon.state())["outbox"]["depth"]:
+            await asyncio.sleep(0.05)  # emptied once the StopTransaction.conf is processed
+    assert len(csms.of("BootNotification")) == 1
+
+
+PROFILE = {"chargingProfileId": 1, "stackLevel": 0, "chargingProfilePurpose": "Bogus",
+           "chargingProfileKind": "Absolute",
+           "chargingSchedule": {"chargingRateUnit": "W", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 1}]}}
+
+BAD_CALLS = [
+    ("FooBar", {}, "NotImplemented"),
+    ("DataTransfer", {"vendorId": "x"}, "NotSupported"),
+    ("RemoteStartTransaction", {}, "OccurenceConstraintViolation"),
+    ("RemoteStartTransaction", {"idTag": 5}, "TypeConstraintViolation"),
+    ("RemoteStartTransaction", {"idTag": "A" * 21}, "TypeConstraintViolation"),
+    ("RemoteStartTransaction", {"idTag": "A", "foo": 1}, "FormationViolation"),
+    ("RemoteStartTransaction", "not-an-object", "FormationViolation"),
+    ("RemoteStartTransaction", {"idTag": "A", "chargingProfile": PROFILE}, "PropertyConstraintViolation"),
+    ("RemoteStopTransaction", {"transactionId": "x"}, "TypeConstraintViolation"),
+    ("GetConfiguration", {"key": "ConnectionTimeOut"}, "TypeConstraintViolation"),
+]
+
+
+@pytest.mark.parametrize(("action", "payload", "code"), BAD_CALLS)
+async def test_bad_calls_get_the_ocpp16_callerror(daemon, csms, action, payload, code):
+    reply = await csms.send_raw(CHARGE_POINT, json.dumps([2, "bad-1", action, payload]), "bad-1")
+    assert reply[:3] == [4, "bad-1", code], reply
+
+
+async def test_malformed_frames_do_not_break_the_link(daemon, csms):
+    reply = await csms.send_raw(CHARGE_POINT, json.dumps([2, "short-1", "RemoteStartTransaction"]), "short-1")
+    assert reply[:3] == [4, "short-1", "FormationViolation"]
+    reply = await csms.send_raw(CHARGE_POINT, json.dumps([2, "act-1", 42, {}]), "act-1")
+    assert reply[:3] == [4, "act-1", "FormationViolation"]
+    peer = csms.peers[CHARGE_POINT]
+    for garbage in ("garbage{", "{}", "[9, 1]", "[]"):
+        await peer._send(garbage)  # nothing to answer: no readable id
+    conf = await csms.call(CHARGE_POINT, call.GetConfiguration(key=["HeartbeatInterval"]))
+    assert conf.configuration_key[0]["value"] == "300"
+    assert csms.connections == 1
+    assert "unparseable frame from CSMS dropped" in daemon.log()
