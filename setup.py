@@ -1,12 +1,14 @@
 """evsed: charge point controller daemon for Raspberry-Pi-class EV chargers."""
 
+from pathlib import Path
+
 from setuptools import find_packages, setup
 
 setup(
     name="evsed",
     version="0.1.0",
     description="Charge point controller daemon: RFID, contactor, meter, OCPP-J",
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=(Path(__file__).parent / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.11",
