@@ -114,6 +114,8 @@ class App:
                 "locked": c.devices.lock.locked, "error_code": c.fault.error_code.value if c.fault else "NoError",
                 "awaiting_start": c.pending is not None,
             })
+            if self.hardware.sim is not None:
+                connectors[-1]["contactor_changed_at"] = self.hardware.sim.connectors[c.id].contactor.changed_at
         return {
             "charge_point": self.config.charge_point.id,
             "connectors": connectors,

@@ -7,6 +7,7 @@ move the table does not allow.
 """
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -78,6 +79,10 @@ CHARGE_POINT_TRANSITIONS: dict[Status, dict[Status, str]] = {
     S.FAULTED: {S.AVAILABLE: "I1", S.UNAVAILABLE: "I8"},
 }
 """Connector 0 (the whole charge point) is only Available, Unavailable or Faulted (OCPP 1.6 §7.7)."""
+
+
+_NOT_PASSED_THROUGH = frozenset({Status.AVAILABLE, Status.RESERVED, Status.UNAVAILABLE, Status.FAULTED})
+"""Statuses that say something to the driver or the CSMS, never just a step on the way elsewhere."""
 
 
 @dataclass(frozen=True)
@@ -165,16 +170,42 @@ class StatusMachine:
         return Status(self.state)
 
     def move_to(self, status: Status) -> bool:
-        """Move to `status`; False (and logged) when the OCPP table forbids the move."""
-        if status is self.status:
-            return True
-        try:
-            self.trigger(f"to_{status.value}")
-        except (MachineError, AttributeError):  # forbidden move, or a status connector 0 lacks
+        """Move to `status` along the shortest path the OCPP table allows, one reported step at a time
+        (e.g. a new session on a Finishing connector goes F2 Preparing, then B3 Charging).
+
+        False (and logged) when no path exists.
+        """
+        path = self._path(self.status, status)
+        if path is None:
             log.error("status transition not allowed by OCPP 1.6 table connector=%d from=%s to=%s",
                       self.connector_id, self.status, status)
             return False
+        for step in path:
+            try:
+                self.trigger(f"to_{step.value}")
+            except (MachineError, AttributeError):  # unreachable: _path follows the table
+                log.exception("status machine refused a table step connector=%d to=%s", self.connector_id, step)
+                return False
         return True
+
+    def _path(self, start: Status, goal: Status) -> list[Status] | None:
+        """Breadth-first search over the table: the statuses to pass through, goal included."""
+        previous: dict[Status, Status] = {}
+        queue = deque([start])
+        while queue and goal not in previous and goal is not start:
+            here = queue.popleft()
+            for step in self._table.get(here, {}):
+                passable = step is goal or step not in _NOT_PASSED_THROUGH
+                if passable and step not in previous and step is not start:
+                    previous[step] = here
+                    queue.append(step)
+        if goal is not start and goal not in previous:
+            return None
+        path = []
+        while goal is not start:
+            path.append(goal)
+            goal = previous[goal]
+        return path[::-1]
 
     def _changed(self, event: object) -> None:
         transition = event.transition  # type: ignore[attr-defined]

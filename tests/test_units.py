@@ -32,8 +32,8 @@ def test_status_table_matches_ocpp16_cells():
 def test_machine_refuses_moves_the_table_forbids():
     seen = []
     machine = StatusMachine(1, Status.CHARGING, lambda old, new, cell: seen.append(cell))
-    assert machine.move_to(Status.PREPARING) is False and machine.status is Status.CHARGING
     assert machine.move_to(Status.FINISHING) is True and seen == ["C6"]
+    assert machine.move_to(Status.CHARGING) is True and seen == ["C6", "F2", "B3"], "no F→C cell: via Preparing"
     main = StatusMachine(0, Status.AVAILABLE, lambda *a: None)
     assert main.move_to(Status.CHARGING) is False and main.move_to(Status.UNAVAILABLE) is True
 
