@@ -182,7 +182,7 @@ class Connector:
 
     async def _start(self, id_tag: str) -> None:
         async with self._session_lock:
-            if self.tx is not None or not self.devices.plug.state.plugged:
+            if self.tx is not None or self.fault is not None or not self.devices.plug.state.plugged:
                 return
             if self.pending is not None:
                 self.pending.timer.cancel()
@@ -214,6 +214,7 @@ class Connector:
         measurands = self._config.csl(key)
         return metering.sample(reading, measurands, context, timestamp) if measurands else None
 
+    @guarded
     async def _sample_periodically(self, tx: Transaction) -> None:
         """MeterValues every MeterValueSampleInterval seconds (0: none) while the transaction runs."""
         while True:
@@ -244,13 +245,13 @@ class Connector:
             tx = self.tx
             if tx is None:
                 return
-            if self._sampler is not None:
-                self._sampler.cancel()
-                self._sampler = None
+            if self._sampler is not None and self._sampler is not asyncio.current_task():
+                self._sampler.cancel()  # (a failing sampler ends the session itself, uncancelled)
+            self._sampler = None
             try:
                 reading: MeterReading | None = await self.devices.meter.read()
-            except MeterError as e:
-                log.error("meter unreadable at stop, using last reading connector=%d error=%s", self.id, e)
+            except Exception as e:  # the end must be recorded whatever the meter does
+                log.error("meter unreadable at stop, using last reading connector=%d error=%r", self.id, e)
                 reading = None
             energy_wh = reading.energy_wh if reading else (self.last_energy_wh or tx.meter_start)
             timestamp = now_iso()

@@ -220,3 +220,18 @@ async def test_sigterm_opens_contactor_and_stops(daemon, csms):
     stop = await csms.wait_for("StopTransaction")
     assert stop.payload["reason"] == "Reboot"
     assert "contactor opened connector=1" in daemon.log()
+
+
+async def test_new_session_on_finishing_connector_passes_through_preparing(daemon, csms):
+    await daemon.cmd(cmd="plug", connector=1)
+    await daemon.cmd(cmd="tap", uid=CARD, connector=None)
+    await daemon.wait_state(1, status="Charging")
+    await daemon.cmd(cmd="tap", uid=CARD, connector=None)
+    finishing = await csms.wait_for("StatusNotification", where=lambda p: p["status"] == "Finishing")
+    mark = csms.received.index(finishing) + 1
+    await daemon.cmd(cmd="tap", uid=CARD, connector=None)
+    await csms.wait_for("StatusNotification", after=mark, where=lambda p: p["status"] == "Charging")
+    steps = [m.payload["status"] for m in csms.received[mark:]
+             if m.action == "StatusNotification" and m.payload["connectorId"] == 1]
+    assert steps == ["Preparing", "Charging"], "OCPP 1.6 has no Finishing→Charging cell: F2 then B3"
+    assert len(csms.of("StartTransaction")) == 2
