@@ -82,6 +82,10 @@ class ChargePoint:
                 await connector.start(id_tag)
         await connector.on_plug(state)
 
+    def _movable(self, connector_id: int | None, target: Connector) -> bool:
+        """A start for no particular connector, with no EV at the chosen one yet, follows the first EV."""
+        return connector_id is None and len(self.connectors) > 1 and not target.devices.plug.state.plugged
+
     def _choose(self, candidates: list[Connector]) -> Connector | None:
         """A free connector, preferring one whose EV is already plugged in."""
         free = [c for c in candidates if c.is_free]
@@ -113,8 +117,7 @@ class ChargePoint:
             log.info("card refused connector=%d idTag=%s status=%s", target.id, id_tag, decision.info.status)
             target.devices.led.show(LedPattern.DENIED)
             return
-        movable = connector_id is None and len(self.connectors) > 1
-        await target.begin(id_tag, movable=movable and not target.devices.plug.state.plugged)
+        await target.begin(id_tag, movable=self._movable(connector_id, target))
 
     def remote_start(self, connector_id: int | None, id_tag: str, authorize_first: bool) -> bool:
         """RemoteStartTransaction: True (Accepted) when a free connector takes the start.
@@ -129,8 +132,7 @@ class ChargePoint:
         if target is None or not target.is_free:
             log.info("remote start rejected connector=%s idTag=%s", connector_id, id_tag)
             return False
-        movable = connector_id is None and len(self.connectors) > 1 and not target.devices.plug.state.plugged
-        target.hold(id_tag, authorized=not authorize_first, movable=movable)
+        target.hold(id_tag, authorized=not authorize_first, movable=self._movable(connector_id, target))
         self.spawn(self._remote_start(target, id_tag, authorize_first))
         log.info("remote start accepted connector=%d idTag=%s", target.id, id_tag)
         return True

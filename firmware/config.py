@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from firmware.configuration import Value, check_initial_values
+from firmware.configuration import Value, check_initial_values, type_name
 
 
 class ConfigError(Exception):
@@ -102,11 +102,6 @@ class Config:
         return self.storage.path.parent / "evsed.sock"
 
 
-def _describe(value: object) -> str:
-    return {bool: "boolean", int: "integer", float: "number", str: "string", dict: "table",
-            list: "array"}.get(type(value), type(value).__name__)
-
-
 def _convert(name: str, table_path: str, kind: Any, value: object) -> object:
     """Check one value against its field type; raise ConfigError naming `name`.
 
@@ -120,15 +115,15 @@ def _convert(name: str, table_path: str, kind: Any, value: object) -> object:
         return value
     if is_dataclass(kind):
         if not isinstance(value, dict):
-            raise ConfigError(f"{name}: expected a table, got {_describe(value)}")
+            raise ConfigError(f"{name}: expected a table, got {type_name(type(value))}")
         return _load(kind, value, table_path)
     if origin is dict:
         if not isinstance(value, dict):
-            raise ConfigError(f"{name}: expected a table, got {_describe(value)}")
+            raise ConfigError(f"{name}: expected a table, got {type_name(type(value))}")
         return value
     expected = {Path: str, float: (int, float)}.get(kind, kind)
     if (isinstance(value, bool) and kind is not bool) or not isinstance(value, expected):
-        raise ConfigError(f"{name}: expected {_describe(kind())}, got {_describe(value)}")
+        raise ConfigError(f"{name}: expected {type_name(kind)}, got {type_name(type(value))}")
     return kind(value)
 
 

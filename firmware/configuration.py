@@ -27,7 +27,13 @@ class ChangeResult(StrEnum):
     NOT_SUPPORTED = "NotSupported"
 
 
-_TYPE_NAMES: dict[type, str] = {bool: "boolean", int: "integer", str: "string", float: "number"}
+_TYPE_NAMES: dict[type, str] = {bool: "boolean", int: "integer", float: "number", str: "string",
+                                 dict: "table", list: "array"}
+
+
+def type_name(kind: type) -> str:
+    """How TOML (and an installer) calls a type."""
+    return _TYPE_NAMES.get(kind, kind.__name__)
 
 
 @dataclass(frozen=True)
@@ -43,7 +49,7 @@ class KeySpec:
     def check(self, value: Value) -> str | None:
         """Return why `value` is not acceptable for this key, or None."""
         if type(value) is not self.kind:
-            return f"expected {_TYPE_NAMES[self.kind]}, got {_TYPE_NAMES.get(type(value), type(value).__name__)}"
+            return f"expected {type_name(self.kind)}, got {type_name(type(value))}"
         if self.minimum is not None and isinstance(value, int) and value < self.minimum:
             return f"must be at least {self.minimum}"
         if self.members is not None and isinstance(value, str):
