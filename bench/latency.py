@@ -19,7 +19,7 @@ from pathlib import Path
 from ocpp.v16 import call
 
 from firmware.control import request
-from firmware.loopback_csms import LoopbackCsms
+from firmware.loopback_csms import LoopbackCsms, sim_config_text
 
 CP = "CP_BENCH"
 CARD = "04A1B2C3"
@@ -46,19 +46,7 @@ async def main(cycles: int) -> None:
     url = await csms.start()
     workdir = Path(tempfile.mkdtemp(prefix="evsed-bench-"))
     config = workdir / "evsed.toml"
-    config.write_text(f"""
-[charge_point]
-id = "{CP}"
-connectors = 2
-[csms]
-url = "{url}"
-[hardware]
-backend = "sim"
-[storage]
-path = "{workdir / 'evsed.db'}"
-[logging]
-level = "warning"
-""")
+    config.write_text(sim_config_text(url, workdir / "evsed.db", CP))
     proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "firmware", "run", "-c", str(config))
     sock = workdir / "evsed.sock"
     try:

@@ -48,7 +48,7 @@ class App:
         connectors = [Connector(n, d, self.gate, self.txs, self.configuration, self.reporter)
                       for n, d in self.hardware.connectors.items()]
         self.charge_point = ChargePoint(connectors, self.hardware.shared_reader, Authorizer(self.link),
-                                        self.configuration, self.reporter)
+                                        self.reporter)
         self.link.charge_point = self.charge_point
         self.control = ControlServer(config.control_socket, self._control_handlers())
         self._stopping = asyncio.Event()

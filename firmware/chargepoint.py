@@ -10,7 +10,6 @@ from typing import Any
 
 from firmware.authorization import Authorizer
 from firmware.clock import now_iso
-from firmware.configuration import Configuration
 from firmware.connector import Connector
 from firmware.connector_status import ErrorCode, Status, StatusMachine
 from firmware.records import StopReason, same_id_tag
@@ -22,11 +21,10 @@ log = logging.getLogger(__name__)
 
 class ChargePoint:
     def __init__(self, connectors: list[Connector], shared_reader: CardReader | None, authorizer: Authorizer,
-                 config: Configuration, reporter: StatusReporter) -> None:
+                 reporter: StatusReporter) -> None:
         self.connectors = {c.id: c for c in connectors}
         self._shared_reader = shared_reader
         self._authorizer = authorizer
-        self._config = config
         self._reporter = reporter
         self._tasks: set[asyncio.Task[Any]] = set()
         self._main = StatusMachine(0, Status.AVAILABLE, lambda old, new, cell: self._report_main(new))

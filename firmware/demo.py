@@ -20,31 +20,10 @@ from firmware.app import App
 from firmware.config import parse_config
 from firmware.control import request
 from firmware.logs import setup_logging
-from firmware.loopback_csms import LoopbackCsms, Received
+from firmware.loopback_csms import LoopbackCsms, Received, sim_config_text
 
 CARD = "04A2B3C4D5E6F7"
 STEP_TIMEOUT_S = 20.0
-CONFIG = """
-[charge_point]
-id = "CP_DEMO"
-connectors = 2
-
-[csms]
-url = "{url}"
-
-[hardware]
-backend = "sim"
-
-[storage]
-path = "{db}"
-
-[logging]
-level = "warning"
-
-[ocpp]
-MeterValueSampleInterval = 2
-MeterValuesSampledData = "Energy.Active.Import.Register,Power.Active.Import"
-"""
 
 
 class Timeline:
@@ -78,7 +57,10 @@ async def _demo(tl: Timeline, workdir: Path) -> None:
     csms = LoopbackCsms(on_message=tl.message)
     url = await csms.start()
     tl.say("CSMS", f"listening on {url}")
-    config = parse_config(CONFIG.format(url=url, db=workdir / "evsed.db"), "demo")
+    text = sim_config_text(url, workdir / "evsed.db", "CP_DEMO", ocpp={
+        "MeterValueSampleInterval": 2,
+        "MeterValuesSampledData": "Energy.Active.Import.Register,Power.Active.Import"})
+    config = parse_config(text, "demo")
     app = App(config)
     daemon = asyncio.create_task(app.run())
     sock = config.control_socket

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import websockets
@@ -23,6 +24,24 @@ from ocpp.v16.enums import Action
 from firmware.clock import now_iso
 
 log = logging.getLogger(__name__)
+
+
+def sim_config_text(url: str, db: Path, charge_point_id: str, *, connectors: int = 2, log_level: str = "warning",
+                    reconnect_max_s: float = 30.0, ocpp: dict[str, bool | int | str] | None = None) -> str:
+    """The config file of a simulated charger talking to a loopback CSMS at `url` (demo, tests, bench)."""
+
+    def toml(value: bool | int | str) -> str:
+        return ("true" if value else "false") if isinstance(value, bool) else json.dumps(value)
+
+    lines = [
+        "[charge_point]", f"id = {toml(charge_point_id)}", f"connectors = {connectors}",
+        "[csms]", f"url = {toml(url)}", f"reconnect_max_s = {reconnect_max_s}",
+        "[hardware]", 'backend = "sim"',
+        "[storage]", f"path = {toml(str(db))}",
+        "[logging]", f"level = {toml(log_level)}",
+        "[ocpp]", *(f"{key} = {toml(value)}" for key, value in (ocpp or {}).items()),
+    ]
+    return "\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True)

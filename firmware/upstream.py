@@ -10,16 +10,6 @@ from firmware.status_report import StatusReport
 
 
 class Upstream(Protocol):
-    @property
-    def online(self) -> bool:
-        """Connected and registered (BootNotification accepted)."""
-        ...
-
-    @property
-    def accepts_remote_commands(self) -> bool:
-        """False while the registration is Pending (OCPP 1.6 §4.2: reject RemoteStart/RemoteStop)."""
-        ...
-
     async def authorize(self, id_tag: str) -> IdTagInfo | None:
         """Ask the CSMS; None when it cannot answer (offline, timeout, CALLERROR)."""
         ...

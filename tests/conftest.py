@@ -11,25 +11,15 @@ from typing import Any
 import pytest
 
 from firmware.control import request
-from firmware.loopback_csms import LoopbackCsms
+from firmware.loopback_csms import LoopbackCsms, sim_config_text
 
 CHARGE_POINT = "CP_TEST"
 STARTUP_S = 15.0
 
 
 def config_text(url: str, db: Path, connectors: int = 2, ocpp: dict[str, Any] | None = None) -> str:
-    lines = [
-        "[charge_point]", f'id = "{CHARGE_POINT}"', f"connectors = {connectors}",
-        "[csms]", f'url = "{url}"', "reconnect_max_s = 5",
-        "[hardware]", 'backend = "sim"',
-        "[storage]", f'path = "{db}"',
-        "[logging]", 'level = "debug"',
-        "[ocpp]",
-    ]
-    for key, value in (ocpp or {}).items():
-        lines.append(f"{key} = " + ("true" if value is True else "false" if value is False else
-                                    f'"{value}"' if isinstance(value, str) else str(value)))
-    return "\n".join(lines) + "\n"
+    return sim_config_text(url, db, CHARGE_POINT, connectors=connectors, log_level="debug", reconnect_max_s=5,
+                           ocpp=ocpp)
 
 
 class Daemon:
