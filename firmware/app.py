@@ -8,6 +8,7 @@ from typing import Any
 
 import sdnotify
 
+from firmware.auth_cache import AuthCache
 from firmware.authorization import Authorizer
 from firmware.chargepoint import ChargePoint
 from firmware.config import Config
@@ -15,6 +16,7 @@ from firmware.configuration import Configuration
 from firmware.connector import Connector
 from firmware.control import ControlError, ControlServer, Handler
 from firmware.hardware import build_hardware
+from firmware.local_list import LocalList
 from firmware.ocpp16.link import Ocpp16Link
 from firmware.outbox import Outbox
 from firmware.records import StopReason
@@ -43,12 +45,17 @@ class App:
         self.txs = TransactionStore(self.store, self.outbox)
         self.hardware = build_hardware(config)
         self.gate = EnergyGate({n: d.contactor for n, d in self.hardware.connectors.items()})
-        self.link = Ocpp16Link(config, self.configuration, self.store, self.outbox, self.txs, self.reporter)
+        self.authorizer = Authorizer(
+            LocalList(self.store, max_entries=self.configuration.integer("LocalAuthListMaxLength"),
+                      max_update=self.configuration.integer("SendLocalListMaxLength")),
+            AuthCache(self.store), self.configuration)
+        self.link = Ocpp16Link(config, self.configuration, self.store, self.outbox, self.txs, self.reporter,
+                               self.authorizer)
+        self.authorizer.upstream = self.link
         self.reporter.sink = self.link.send_status
         connectors = [Connector(n, d, self.gate, self.txs, self.configuration, self.reporter)
                       for n, d in self.hardware.connectors.items()]
-        self.charge_point = ChargePoint(connectors, self.hardware.shared_reader, Authorizer(self.link),
-                                        self.reporter)
+        self.charge_point = ChargePoint(connectors, self.hardware.shared_reader, self.authorizer, self.reporter)
         self.link.charge_point = self.charge_point
         self.control = ControlServer(config.control_socket, self._control_handlers())
         self._stopping = asyncio.Event()

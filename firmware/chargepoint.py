@@ -12,7 +12,7 @@ from firmware.authorization import Authorizer
 from firmware.clock import now_iso
 from firmware.connector import Connector
 from firmware.connector_status import ErrorCode, Status, StatusMachine
-from firmware.records import StopReason, same_id_tag
+from firmware.records import IdTagInfo, StopReason, same_id_tag
 from firmware.status_report import StatusReport, StatusReporter
 from hal import CardReader, LedPattern, PlugState
 
@@ -27,11 +27,19 @@ class ChargePoint:
         self._authorizer = authorizer
         self._reporter = reporter
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._main = StatusMachine(0, Status.AVAILABLE, lambda old, new, cell: self._report_main(new))
-        self._report_main(Status.AVAILABLE)
+        self._main_error = ErrorCode.NO_ERROR
+        self._main = StatusMachine(0, Status.AVAILABLE, lambda old, new, cell: self._report_main())
+        self._report_main()
+        authorizer.on_conflict = self._local_list_conflict
 
-    def _report_main(self, status: Status) -> None:
-        self._reporter.changed(StatusReport(0, status, ErrorCode.NO_ERROR, now_iso()))
+    def _report_main(self) -> None:
+        self._reporter.changed(StatusReport(0, self._main.status, self._main_error, now_iso()))
+
+    def _local_list_conflict(self, active: bool) -> None:
+        """OCPP 1.6 §3.5: the CSMS contradicted the Local List; connector 0 reports LocalListConflict
+        until a list update arrives."""
+        self._main_error = ErrorCode.LOCAL_LIST_CONFLICT if active else ErrorCode.NO_ERROR
+        self._report_main()
 
     async def run(self) -> None:
         """Watch every reader and plug sensor until cancelled."""
@@ -74,10 +82,10 @@ class ChargePoint:
             movable = next((c for c in self.connectors.values() if c.pending and c.pending.movable
                             and c.pending.authorized and not c.devices.plug.state.plugged), None)
             if movable is not None and movable.pending is not None:
-                id_tag = movable.pending.id_tag
+                id_tag, parent_id_tag = movable.pending.id_tag, movable.pending.parent_id_tag
                 movable.clear_pending()
                 log.info("authorized idTag follows the EV connector=%d idTag=%s", connector.id, id_tag)
-                await connector.start(id_tag)
+                await connector.start(id_tag, parent_id_tag)
         await connector.on_plug(state)
 
     def _movable(self, connector_id: int | None, target: Connector) -> bool:
@@ -91,7 +99,12 @@ class ChargePoint:
         return (plugged or free or [None])[0]
 
     async def card_presented(self, id_tag: str, connector_id: int | None) -> None:
-        """A card tap: stop the session it owns, cancel its pending start, or authorize a new one."""
+        """A card tap: stop the session it owns or its group's, cancel its pending start, or start one.
+
+        OCPP 1.6 §3.5 / StopTransaction: the idTag that started a transaction stops it without an
+        Authorize; another idTag stops it when both have the same parentIdTag, which the card's
+        authorization (Local List, cache or Authorize.req) tells.
+        """
         candidates = [self.connectors[connector_id]] if connector_id else list(self.connectors.values())
         for c in candidates:
             if c.tx is not None and same_id_tag(c.tx.id_tag, id_tag):
@@ -103,19 +116,27 @@ class ChargePoint:
                 log.info("card cancels its waiting start connector=%d idTag=%s", c.id, id_tag)
                 c.clear_pending()
                 return
-        if self._choose(candidates) is None:
+        grouped = [c for c in candidates if c.tx is not None and c.tx.parent_id_tag is not None]
+        if not grouped and self._choose(candidates) is None:
             log.info("card ignored, no free connector and not the owner of a session idTag=%s", id_tag)
             return
         decision = await self._authorizer.authorize(id_tag)
+        parent_id_tag = decision.info.parent_id_tag
+        for c in grouped:
+            if c.tx is not None and same_id_tag(c.tx.parent_id_tag, parent_id_tag):
+                log.info("card of the same group stops the transaction connector=%d idTag=%s parentIdTag=%s",
+                         c.id, id_tag, parent_id_tag)
+                await c.stop(StopReason.LOCAL, id_tag)
+                return
         target = self._choose(candidates)  # again: an EV may have plugged in meanwhile
         if target is None:
-            log.info("no free connector left after authorizing idTag=%s", id_tag)
+            log.info("no free connector for idTag=%s", id_tag)
             return
-        if not decision.accepted:
+        if not decision.granted:
             log.info("card refused connector=%d idTag=%s status=%s", target.id, id_tag, decision.info.status)
             target.devices.led.show(LedPattern.DENIED)
             return
-        await target.begin(id_tag, movable=self._movable(connector_id, target))
+        await target.begin(id_tag, parent_id_tag, movable=self._movable(connector_id, target))
 
     def remote_start(self, connector_id: int | None, id_tag: str, authorize_first: bool) -> bool:
         """RemoteStartTransaction: True (Accepted) when a free connector takes the start.
@@ -141,13 +162,14 @@ class ChargePoint:
             pending = target.pending
             if pending is None or not same_id_tag(pending.id_tag, id_tag):
                 return  # cancelled or timed out meanwhile
-            if not decision.accepted:
+            if not decision.granted:
                 log.info("remote start refused by authorization connector=%d idTag=%s", target.id, id_tag)
                 target.clear_pending()
                 return
             pending.authorized = True
-        if target.devices.plug.state.plugged:
-            await target.start(id_tag)
+            pending.parent_id_tag = decision.info.parent_id_tag
+        if target.devices.plug.state.plugged and target.pending is not None:
+            await target.start(id_tag, target.pending.parent_id_tag)
 
     def remote_stop(self, transaction_id: int) -> bool:
         """RemoteStopTransaction: True (Accepted) when a transaction with that id runs here."""
@@ -158,10 +180,19 @@ class ChargePoint:
         log.info("remote stop rejected, unknown transaction transactionId=%d", transaction_id)
         return False
 
-    def transaction_confirmed(self, tx_ref: int, csms_id: int) -> None:
+    def transaction_confirmed(self, tx_ref: int, csms_id: int, info: IdTagInfo) -> None:
+        """StartTransaction.conf: the CSMS's transactionId, and its verdict on the idTag (OCPP 1.6 §4.8)."""
         for c in self.connectors.values():
-            if c.tx is not None and c.tx.ref == tx_ref:
-                c.tx.csms_id = csms_id
+            tx = c.tx
+            if tx is None or tx.ref != tx_ref:
+                continue
+            tx.csms_id = csms_id
+            if info.parent_id_tag is not None:
+                tx.parent_id_tag = info.parent_id_tag
+            if not info.accepted:
+                log.warning("CSMS refused the idTag of a running transaction connector=%d transactionId=%d status=%s",
+                            c.id, csms_id, info.status)
+                self.spawn(c.invalidated(tx))
 
     async def shutdown(self, reason: StopReason) -> None:
         """Stop every running transaction (contactors open first) and cancel session work."""

@@ -83,27 +83,38 @@ def wire(value: Value) -> str:
 
 _MEASURANDS = frozenset(MEASURANDS)
 
+LOCAL_AUTH_LIST_MAX_LENGTH = 100_000
+SEND_LOCAL_LIST_MAX_LENGTH = 10_000
+"""Chosen with the link's largest frame (`ocpp16.link.MAX_FRAME_BYTES`): a SendLocalList of this
+many entries, each as long as the schema allows, still fits in one frame."""
+
 KEYS: dict[str, KeySpec] = {
     spec.name: spec
     for spec in (
+        KeySpec("AllowOfflineTxForUnknownId", bool, False),
+        KeySpec("AuthorizationCacheEnabled", bool, True),
         KeySpec("AuthorizeRemoteTxRequests", bool, False),
         KeySpec("ClockAlignedDataInterval", int, 0, minimum=0),
         KeySpec("ConnectionTimeOut", int, 60, minimum=1),
         KeySpec("GetConfigurationMaxKeys", int, 100, readonly=True),
         KeySpec("HeartbeatInterval", int, 300, minimum=0),
+        KeySpec("LocalAuthListEnabled", bool, True),
+        KeySpec("LocalAuthListMaxLength", int, LOCAL_AUTH_LIST_MAX_LENGTH, readonly=True),
         KeySpec("LocalAuthorizeOffline", bool, True),
         KeySpec("LocalPreAuthorize", bool, False),
+        KeySpec("MaxEnergyOnInvalidId", int, 0, minimum=0),
         KeySpec("MeterValuesAlignedData", str, "", members=_MEASURANDS),
         KeySpec("MeterValuesSampledData", str, "Energy.Active.Import.Register", members=_MEASURANDS),
         KeySpec("MeterValueSampleInterval", int, 60, minimum=0),
         KeySpec("MinimumStatusDuration", int, 0, minimum=0),
         KeySpec("NumberOfConnectors", int, 1, readonly=True),
         KeySpec("ResetRetries", int, 1, minimum=0),
+        KeySpec("SendLocalListMaxLength", int, SEND_LOCAL_LIST_MAX_LENGTH, readonly=True),
         KeySpec("StopTransactionOnEVSideDisconnect", bool, True),
         KeySpec("StopTransactionOnInvalidId", bool, True),
         KeySpec("StopTxnAlignedData", str, "", members=_MEASURANDS),
         KeySpec("StopTxnSampledData", str, "Energy.Active.Import.Register", members=_MEASURANDS),
-        KeySpec("SupportedFeatureProfiles", str, "Core,RemoteTrigger", readonly=True),
+        KeySpec("SupportedFeatureProfiles", str, "Core,LocalAuthListManagement", readonly=True),
         KeySpec("TransactionMessageAttempts", int, 3, minimum=1),
         KeySpec("TransactionMessageRetryInterval", int, 30, minimum=0),
         KeySpec("UnlockConnectorOnEVSideDisconnect", bool, True),

@@ -82,6 +82,7 @@ class PendingStart:
     """An idTag waiting for the EV to plug in (or, for a remote start, being authorized)."""
 
     id_tag: str
+    parent_id_tag: str | None
     timer: asyncio.TimerHandle
     authorized: bool
     movable: bool
@@ -101,8 +102,11 @@ class Connector:
         self.pending: PendingStart | None = None
         self.finishing = False
         self.fault: Fault | None = None
+        self.energy_withheld = False
+        """The CSMS refused the transaction's idTag after it started (StartTransaction.conf)."""
         self.last_energy_wh: float | None = None
         self._sampler: asyncio.Task[None] | None = None
+        self._energy_limit: asyncio.Task[None] | None = None
         self._session_lock = asyncio.Lock()
         initial = derive_status(self.facts())
         self._machine = StatusMachine(connector_id, initial, self._status_changed)
@@ -113,7 +117,8 @@ class Connector:
     def facts(self) -> ConnectorFacts:
         plug = self.devices.plug.state
         return ConnectorFacts(plugged=plug.plugged, ev_requesting=plug.requesting, transaction=self.tx is not None,
-                              awaiting_start=self.pending is not None, finishing=self.finishing, fault=self.fault)
+                              evse_offers_energy=not self.energy_withheld, awaiting_start=self.pending is not None,
+                              finishing=self.finishing, fault=self.fault)
 
     @property
     def status(self) -> Status:
@@ -144,13 +149,13 @@ class Connector:
 
     # --- starting -----------------------------------------------------------------------------
 
-    def hold(self, id_tag: str, *, authorized: bool, movable: bool = False) -> None:
+    def hold(self, id_tag: str, parent_id_tag: str | None = None, *, authorized: bool, movable: bool = False) -> None:
         """Keep `id_tag` waiting for the EV for ConnectionTimeOut seconds (OCPP 1.6 §9.1)."""
         if self.pending is not None:
             self.pending.timer.cancel()
         timeout = self._config.integer("ConnectionTimeOut")
         timer = asyncio.get_running_loop().call_later(timeout, self._pending_timed_out)
-        self.pending = PendingStart(id_tag, timer, authorized, movable)
+        self.pending = PendingStart(id_tag, parent_id_tag, timer, authorized, movable)
         self.finishing = False
         self.refresh()
 
@@ -168,19 +173,19 @@ class Connector:
             self.refresh()
 
     @guarded
-    async def begin(self, id_tag: str, *, movable: bool = False) -> None:
+    async def begin(self, id_tag: str, parent_id_tag: str | None = None, *, movable: bool = False) -> None:
         """An authorized idTag: start now if the EV is plugged, else wait ConnectionTimeOut for it."""
         if self.devices.plug.state.plugged:
-            await self._start(id_tag)
+            await self._start(id_tag, parent_id_tag)
         else:
-            self.hold(id_tag, authorized=True, movable=movable)
+            self.hold(id_tag, parent_id_tag, authorized=True, movable=movable)
 
     @guarded
-    async def start(self, id_tag: str) -> None:
+    async def start(self, id_tag: str, parent_id_tag: str | None = None) -> None:
         """Store the transaction, then close the contactor."""
-        await self._start(id_tag)
+        await self._start(id_tag, parent_id_tag)
 
-    async def _start(self, id_tag: str) -> None:
+    async def _start(self, id_tag: str, parent_id_tag: str | None) -> None:
         async with self._session_lock:
             if self.tx is not None or self.fault is not None or not self.devices.plug.state.plugged:
                 return
@@ -199,14 +204,16 @@ class Connector:
                 self.id, id_tag, round(reading.energy_wh), timestamp,
                 self._sample(reading, "MeterValuesSampledData", metering.ReadingContext.TRANSACTION_BEGIN, timestamp),
                 self._sample(reading, "StopTxnSampledData", metering.ReadingContext.TRANSACTION_BEGIN, timestamp))
+            self.tx.parent_id_tag = parent_id_tag
             self.finishing = False
+            self.energy_withheld = False
             self.devices.lock.lock()
             self._energize()
             self._sampler = asyncio.create_task(self._sample_periodically(self.tx), name=f"sampler-{self.id}")
             self.refresh()
 
     def _energize(self) -> None:
-        self._gate.close(self.id, authorized_transaction=self.tx is not None,
+        self._gate.close(self.id, authorized_transaction=self.tx is not None and not self.energy_withheld,
                          plugged=self.devices.plug.state.plugged)
 
     def _sample(self, reading: MeterReading, key: str, context: metering.ReadingContext,
@@ -245,9 +252,10 @@ class Connector:
             tx = self.tx
             if tx is None:
                 return
-            if self._sampler is not None and self._sampler is not asyncio.current_task():
-                self._sampler.cancel()  # (a failing sampler ends the session itself, uncancelled)
-            self._sampler = None
+            for task in (self._sampler, self._energy_limit):
+                if task is not None and task is not asyncio.current_task():
+                    task.cancel()  # (a failing task ends the session itself, uncancelled)
+            self._sampler = self._energy_limit = None
             try:
                 reading: MeterReading | None = await self.devices.meter.read()
             except Exception as e:  # the end must be recorded whatever the meter does
@@ -261,11 +269,49 @@ class Connector:
                 self._sample(reading, "MeterValuesSampledData", end, timestamp) if reading else None,
                 self._sample(reading, "StopTxnSampledData", end, timestamp) if reading else None)
             self.tx = None
+            self.energy_withheld = False
             self.finishing = self.devices.plug.state.plugged
             keep_locked = (reason is StopReason.EV_DISCONNECTED
                            and not self._config.flag("UnlockConnectorOnEVSideDisconnect"))
             if not keep_locked:
                 self.devices.lock.unlock()
+            self.refresh()
+
+    # --- the CSMS's verdict on a started transaction -------------------------------------------
+
+    @guarded
+    async def invalidated(self, tx: Transaction) -> None:
+        """StartTransaction.conf refused the idTag of `tx` (still running here).
+
+        OCPP 1.6 §9.1: with StopTransactionOnInvalidId the transaction stops (reason DeAuthorized);
+        without it the charger stops offering energy (SuspendedEVSE) once MaxEnergyOnInvalidId Wh
+        were delivered in the transaction (0: at once), and the transaction runs on until the EV
+        leaves or the CSMS stops it.
+        """
+        if self.tx is not tx:
+            return
+        if self._config.flag("StopTransactionOnInvalidId"):
+            await self._stop(StopReason.DE_AUTHORIZED, None)
+            return
+        limit_wh = self._config.integer("MaxEnergyOnInvalidId")
+        log.info("idTag refused by CSMS, energy limited connector=%d tx_ref=%d max_energy_wh=%d",
+                 self.id, tx.ref, limit_wh)
+        self._energy_limit = asyncio.create_task(self._withhold_after(tx, limit_wh), name=f"limit-{self.id}")
+
+    @guarded
+    async def _withhold_after(self, tx: Transaction, limit_wh: int) -> None:
+        """Poll the meter each second until the transaction delivered `limit_wh`, then withhold energy."""
+        while limit_wh > 0 and self.tx is tx:
+            try:
+                if (await self.devices.meter.read()).energy_wh - tx.meter_start >= limit_wh:
+                    break
+            except MeterError as e:
+                log.warning("meter unreadable, energy withheld now connector=%d error=%s", self.id, e)
+                break
+            await asyncio.sleep(1)
+        if self.tx is tx:
+            self.energy_withheld = True
+            self._gate.open(self.id, "idTag invalid, energy withheld")
             self.refresh()
 
     # --- EV events ----------------------------------------------------------------------------
@@ -277,11 +323,11 @@ class Connector:
             self.finishing = False
             if self.tx is not None:
                 await self._ev_side_disconnect()
-        elif self.tx is not None and not self.devices.contactor.commanded_closed:
+        elif self.tx is not None and not self.energy_withheld and not self.devices.contactor.commanded_closed:
             log.info("EV plugged back in, transaction resumes connector=%d", self.id)
             self._energize()
         elif self.pending is not None and self.pending.authorized:
-            await self._start(self.pending.id_tag)
+            await self._start(self.pending.id_tag, self.pending.parent_id_tag)
         self.refresh()
 
     async def _ev_side_disconnect(self) -> None:

@@ -54,7 +54,33 @@ def _v1(db: Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1]
+def _v2(db: Database) -> None:
+    """Authorization: the Local Authorization List and the Authorization Cache.
+
+    idTags compare case-insensitively (OCPP 1.6 IdToken), so both keys use NOCASE; idTags are
+    printable ASCII (CiString20), the range NOCASE folds.
+    """
+    db.execute(
+        """CREATE TABLE local_list (
+            id_tag TEXT PRIMARY KEY COLLATE NOCASE,
+            status TEXT NOT NULL,
+            expiry_date TEXT,
+            parent_id_tag TEXT
+        ) WITHOUT ROWID"""
+    )
+    db.execute(
+        """CREATE TABLE auth_cache (
+            id_tag TEXT PRIMARY KEY COLLATE NOCASE,
+            status TEXT NOT NULL,
+            expiry_date TEXT,
+            parent_id_tag TEXT,
+            seq INTEGER NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX auth_cache_seq ON auth_cache (seq)")
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2]
 """Schema version N is reached by running MIGRATIONS[N-1]; append, never edit a released one."""
 
 

@@ -25,6 +25,8 @@ class Transaction:
     started_at: str
     csms_id: int | None = None
     """The CSMS's transactionId, once StartTransaction.conf arrived."""
+    parent_id_tag: str | None = None
+    """The starting idTag's group: another idTag of the same group may stop the transaction."""
     begin_values: list[dict[str, Any]] = field(default_factory=list)
     """StopTxnSampledData at Transaction.Begin, for StopTransaction.transactionData."""
 

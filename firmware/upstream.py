@@ -10,6 +10,11 @@ from firmware.status_report import StatusReport
 
 
 class Upstream(Protocol):
+    @property
+    def online(self) -> bool:
+        """Registered with the CSMS and connected: an Authorize.req can be answered."""
+        ...
+
     async def authorize(self, id_tag: str) -> IdTagInfo | None:
         """Ask the CSMS; None when it cannot answer (offline, timeout, CALLERROR)."""
         ...

@@ -4,6 +4,7 @@ from typing import Any
 
 from ocpp.v16 import call
 
+from firmware.local_list import ListEntry, ListUpdate, UpdateType
 from firmware.outbox import MessageKind, OutboxMessage
 from firmware.records import AuthorizationStatus, IdTagInfo
 
@@ -27,3 +28,17 @@ def id_tag_info(payload: dict[str, Any]) -> IdTagInfo:
     """IdTagInfo from a confirmation (keys already snake_case by the library)."""
     return IdTagInfo(AuthorizationStatus(payload["status"]), payload.get("expiry_date"),
                      payload.get("parent_id_tag"))
+
+
+def list_update(payload: dict[str, Any]) -> ListUpdate:
+    """A SendLocalList.req payload as the CSMS sent it (camelCase, already schema-checked)."""
+    return ListUpdate(payload["listVersion"], UpdateType(payload["updateType"]),
+                      [_list_entry(item) for item in payload.get("localAuthorizationList", ())])
+
+
+def _list_entry(item: dict[str, Any]) -> ListEntry:
+    info = item.get("idTagInfo")
+    if info is None:
+        return ListEntry(item["idTag"], None)
+    return ListEntry(item["idTag"], IdTagInfo(AuthorizationStatus(info["status"]), info.get("expiryDate"),
+                                              info.get("parentIdTag")))

@@ -43,17 +43,28 @@ def _known_action(action: object) -> bool:
     return isinstance(action, str) and action in Action._value2member_map_
 
 
+def violation(keyword: str, cause: str) -> OCPPError:
+    """The 1.6 error for a payload that breaks its schema's `keyword` (maxLength, required, ...)."""
+    return _BY_SCHEMA_KEYWORD.get(keyword, FormationViolationError)(details={"cause": cause[:200]})
+
+
+def not_an_object(call: Call) -> OCPPError | None:
+    """A CALL's payload must be a JSON object before any schema keyword applies."""
+    if isinstance(call.payload, dict):
+        return None
+    return FormationViolationError(details={"cause": "payload is not a JSON object"})
+
+
 def schema_error(call: Call) -> OCPPError | None:
     """Classify the first schema violation of a CALL's payload, or None if the payload is valid."""
-    if not isinstance(call.payload, dict):
-        return FormationViolationError(details={"cause": "payload is not a JSON object"})
+    if (error := not_an_object(call)) is not None:
+        return error
     validator = get_validator(MessageType.Call, call.action, "1.6")
-    error = best_match(validator.iter_errors(call.payload))
-    if error is None:
+    first = best_match(validator.iter_errors(call.payload))
+    if first is None:
         return None
-    where = "/".join(str(p) for p in error.absolute_path) or "payload"
-    return _BY_SCHEMA_KEYWORD.get(error.validator, FormationViolationError)(
-        details={"cause": f"{where}: {error.message}"[:200]})
+    where = "/".join(str(p) for p in first.absolute_path) or "payload"
+    return violation(str(first.validator), f"{where}: {first.message}")
 
 
 def ocpp16_error(call: Call, error: OCPPError) -> OCPPError:

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import random
 from enum import StrEnum
+from typing import Any
 
 import websockets
 from ocpp.exceptions import OCPPError
@@ -17,12 +18,13 @@ from ocpp.v16 import call
 from ocpp.v16.enums import RegistrationStatus
 
 from firmware import __version__
+from firmware.authorization import Authorizer
 from firmware.chargepoint import ChargePoint
 from firmware.config import Config
 from firmware.configuration import Configuration
 from firmware.ocpp16 import convert
 from firmware.ocpp16.peer import Ocpp16Peer
-from firmware.outbox import MessageKind, Outbox
+from firmware.outbox import MessageKind, Outbox, OutboxMessage
 from firmware.records import IdTagInfo
 from firmware.status_report import StatusReport, StatusReporter
 from firmware.store import Store
@@ -31,7 +33,7 @@ from firmware.transactions import TransactionStore
 log = logging.getLogger(__name__)
 
 SUBPROTOCOL = "ocpp1.6"
-MAX_FRAME_BYTES = 4 * 2**20
+MAX_FRAME_BYTES = 8 * 2**20
 
 
 class Registration(StrEnum):
@@ -49,9 +51,10 @@ def reconnect_delay(attempt: int, cap_s: float) -> float:
 
 class Ocpp16Link:
     def __init__(self, config: Config, configuration: Configuration, store: Store, outbox: Outbox,
-                 txs: TransactionStore, reporter: StatusReporter) -> None:
+                 txs: TransactionStore, reporter: StatusReporter, authorizer: Authorizer) -> None:
         self._config = config
         self.configuration = configuration
+        self.authorizer = authorizer
         self._store = store
         self._outbox = outbox
         self._txs = txs
@@ -241,6 +244,15 @@ class Ocpp16Link:
                 if message.kind is MessageKind.TRANSACTION_START:
                     self._txs.confirm_start(message.tx_ref, conf.transaction_id)
                 self._outbox.remove(message)
-            if message.kind is MessageKind.TRANSACTION_START and self.charge_point is not None:
-                self.charge_point.transaction_confirmed(message.tx_ref, conf.transaction_id)
+            self._confirmed(message, conf)
 
+    def _confirmed(self, message: OutboxMessage, conf: Any) -> None:
+        """Act on a transaction message's confirmation: the idTagInfo of StartTransaction.conf and
+        StopTransaction.conf updates the authorization cache (OCPP 1.6 §3.5)."""
+        if message.kind is MessageKind.TRANSACTION_START:
+            info = convert.id_tag_info(conf.id_tag_info)  # required in StartTransaction.conf
+            self.authorizer.learn(message.body["id_tag"], info)
+            if self.charge_point is not None:
+                self.charge_point.transaction_confirmed(message.tx_ref, conf.transaction_id, info)
+        elif message.kind is MessageKind.TRANSACTION_STOP and conf.id_tag_info and message.body["id_tag"]:
+            self.authorizer.learn(message.body["id_tag"], convert.id_tag_info(conf.id_tag_info))

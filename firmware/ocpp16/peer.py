@@ -5,15 +5,17 @@ call (the library's receive loop is serial and would deadlock): follow-up work r
 """
 
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from ocpp.exceptions import FormationViolationError, OCPPError
-from ocpp.messages import CallError, MessageType, unpack
+from ocpp.messages import Call, CallError, MessageType, unpack
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint as LibraryChargePoint
 from ocpp.v16 import call_result
-from ocpp.v16.enums import Action, ConfigurationStatus, RemoteStartStopStatus
+from ocpp.v16.enums import Action, ClearCacheStatus, ConfigurationStatus, RemoteStartStopStatus
 
+from firmware.ocpp16 import compiled_schemas, convert
 from firmware.ocpp16.errors import frame_id, ocpp16_error
 
 if TYPE_CHECKING:
@@ -33,6 +35,7 @@ class Ocpp16Peer(LibraryChargePoint):
         A frame that cannot be unpacked is answered with FormationViolation when its message id can
         be read; otherwise there is no id to answer, so it is logged and dropped.
         """
+        received = time.perf_counter()
         try:
             msg = unpack(raw_msg)
         except OCPPError as error:
@@ -49,12 +52,29 @@ class Ocpp16Peer(LibraryChargePoint):
         try:
             if not isinstance(msg.action, str):
                 raise FormationViolationError(details={"cause": "action is not a string"})
-            await self._handle_call(msg)
+            if msg.action == Action.send_local_list:
+                await self._send_local_list(msg, received)
+            else:
+                await self._handle_call(msg)
         except OCPPError as error:
-            answer = ocpp16_error(msg, error)
-            log.warning("CALLERROR to CSMS action=%s id=%s code=%s cause=%s", msg.action, msg.unique_id,
-                        answer.code, answer.details.get("cause") if isinstance(answer.details, dict) else None)
-            await self._send(msg.create_call_error(answer).to_json())
+            await self._send_error(msg, ocpp16_error(msg, error))
+
+    async def _send_error(self, msg: Call, answer: OCPPError) -> None:
+        log.warning("CALLERROR to CSMS action=%s id=%s code=%s cause=%s", msg.action, msg.unique_id,
+                    answer.code, answer.details.get("cause") if isinstance(answer.details, dict) else None)
+        await self._send(msg.create_call_error(answer).to_json())
+
+    async def _send_local_list(self, msg: Call, received: float) -> None:
+        """SendLocalList, outside the library's router: its lists are too large for the library's
+        validator (see `compiled_schemas`). Logs the time from frame received to list committed."""
+        error = compiled_schemas.schema_error(msg)
+        if error is not None:
+            await self._send_error(msg, error)
+            return
+        status = self._link.authorizer.update_local_list(convert.list_update(msg.payload))
+        log.info("SendLocalList answered status=%s entries=%d took_ms=%.1f", status,
+                 len(msg.payload.get("localAuthorizationList", ())), 1000 * (time.perf_counter() - received))
+        await self._send(msg.create_call_result({"status": status.value}).to_json())
 
     @on(Action.remote_start_transaction)
     def on_remote_start_transaction(self, id_tag: str, connector_id: int | None = None,
@@ -80,3 +100,13 @@ class Ocpp16Peer(LibraryChargePoint):
     def on_change_configuration(self, key: str, value: str) -> call_result.ChangeConfiguration:
         result = self._link.configuration.change(key, value)
         return call_result.ChangeConfiguration(status=ConfigurationStatus(result.value))
+
+    @on(Action.get_local_list_version)
+    def on_get_local_list_version(self) -> call_result.GetLocalListVersion:
+        return call_result.GetLocalListVersion(list_version=self._link.authorizer.local_list_version())
+
+    @on(Action.clear_cache)
+    def on_clear_cache(self) -> call_result.ClearCache:
+        """OCPP 1.6 §5.4: the cache is emptied; the Local List is not touched."""
+        self._link.authorizer.cache.clear()
+        return call_result.ClearCache(status=ClearCacheStatus.accepted)
