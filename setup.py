@@ -21,6 +21,7 @@ setup(
         "sqlite-utils==4.2.1",
         "segno==1.6.6",
         "sdnotify==0.3.2",
+        "fastjsonschema==2.22.3",
     ],
     extras_require={
         "test": ["pytest==9.2.0", "pytest-asyncio==1.5.0", "ruff==0.17.6"],

@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from dataclasses import asdict
 from typing import Any
 
 import sdnotify
@@ -102,7 +103,7 @@ class App:
     # --- control socket -----------------------------------------------------------------------
 
     def _control_handlers(self) -> dict[str, Handler]:
-        return {"state": self._state, "tap": self._tap, "plug": self._plug, "unplug": self._unplug,
+        return {"state": self._state, "card": self._card, "tap": self._tap, "plug": self._plug, "unplug": self._unplug,
                 "pause": self._pause, "resume": self._resume, "link": self._link}
 
     async def _state(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -129,7 +130,22 @@ class App:
             "link": {"url": self.link.url, "connected": self.link.connected, "wanted": self.link.wanted,
                      "registration": self.link.registration.value},
             "outbox": {"depth": self.outbox.depth(), "dead_letters": self.outbox.dead_letter_count()},
+            "authorization": {"local_list_version": self.authorizer.local_list_version(),
+                              "local_list_entries": self.authorizer.local_list.count(),
+                              "cache_entries": self.authorizer.cache.count()},
         }
+
+    async def _card(self, request: dict[str, Any]) -> dict[str, Any]:
+        """What the charger knows about an idTag: its Local List and cache entries, and which one
+        a local decision would use now (expiry applied)."""
+        id_tag = str(request.get("id_tag", ""))
+        if not id_tag:
+            raise ControlError("give the card's idTag")
+        listed, cached = self.authorizer.local_list.lookup(id_tag), self.authorizer.cache.lookup(id_tag)
+        stored = self.authorizer.stored(id_tag)
+        return {"id_tag": id_tag, "local_list": asdict(listed) if listed else None,
+                "cache": asdict(cached) if cached else None,
+                "now": {"source": stored[1].value, "status": stored[0].status.value} if stored else None}
 
     def _sim_connector(self, request: dict[str, Any]) -> SimConnector:
         station = self.hardware.sim

@@ -79,6 +79,7 @@ class Authorizer:
             answer = await upstream.authorize(id_tag)
             if answer is not None:
                 self.learn(id_tag, answer)
+                answer = answer.at(datetime.now(UTC))
                 return Decision(answer, Source.CSMS, granted=answer.accepted)
             log.info("CSMS did not answer Authorize, offline rules apply idTag=%s", id_tag)
         if stored is not None and (self._config.flag("LocalAuthorizeOffline") or not stored[0].valid):

@@ -57,8 +57,10 @@ class Received:
 class Behaviour:
     boot_status: str = "Accepted"
     boot_interval: int = 300
-    authorize: Callable[[str], str] = lambda id_tag: "Accepted"
-    """idTag → AuthorizationStatus for Authorize and StartTransaction."""
+    authorize: Callable[[str], str | dict[str, str]] = lambda id_tag: "Accepted"
+    """idTag → AuthorizationStatus, or a whole idTagInfo, for Authorize, StartTransaction and StopTransaction."""
+    authorize_delay_s: float = 0.0
+    """How long the CSMS takes to answer Authorize."""
     transaction_ids: itertools.count = field(default_factory=lambda: itertools.count(1001))
 
 
@@ -103,20 +105,24 @@ class CsmsPeer(LibraryChargePoint):
     def on_status(self, **_: Any) -> call_result.StatusNotification:
         return call_result.StatusNotification()
 
+    def _id_tag_info(self, id_tag: str) -> dict[str, str]:
+        verdict = self._csms.behaviour.authorize(id_tag)
+        return {"status": verdict} if isinstance(verdict, str) else verdict
+
     @on(Action.authorize)
-    def on_authorize(self, id_tag: str) -> call_result.Authorize:
-        return call_result.Authorize(id_tag_info={"status": self._csms.behaviour.authorize(id_tag)})
+    async def on_authorize(self, id_tag: str) -> call_result.Authorize:
+        await asyncio.sleep(self._csms.behaviour.authorize_delay_s)
+        return call_result.Authorize(id_tag_info=self._id_tag_info(id_tag))
 
     @on(Action.start_transaction)
     def on_start(self, id_tag: str, **_: Any) -> call_result.StartTransaction:
-        b = self._csms.behaviour
-        transaction_id = next(b.transaction_ids)
+        transaction_id = next(self._csms.behaviour.transaction_ids)
         self._csms.issued(transaction_id)
-        return call_result.StartTransaction(transaction_id=transaction_id, id_tag_info={"status": b.authorize(id_tag)})
+        return call_result.StartTransaction(transaction_id=transaction_id, id_tag_info=self._id_tag_info(id_tag))
 
     @on(Action.stop_transaction)
-    def on_stop(self, **_: Any) -> call_result.StopTransaction:
-        return call_result.StopTransaction()
+    def on_stop(self, id_tag: str | None = None, **_: Any) -> call_result.StopTransaction:
+        return call_result.StopTransaction(id_tag_info=self._id_tag_info(id_tag) if id_tag else None)
 
     @on(Action.meter_values)
     def on_meter_values(self, **_: Any) -> call_result.MeterValues:

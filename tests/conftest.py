@@ -98,9 +98,10 @@ async def make_daemon(tmp_path, csms):
                    workdir: Path | None = None) -> Daemon:
         d = Daemon(workdir or tmp_path, csms.url, connectors, ocpp)
         daemons.append(d)
+        seen = len(csms.received)
         await d.start()
         if boot:
-            await csms.wait_for("StatusNotification", within=STARTUP_S,
+            await csms.wait_for("StatusNotification", within=STARTUP_S, after=seen,
                                 where=lambda p: p["connectorId"] == connectors)
         return d
 
