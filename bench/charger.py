@@ -1,0 +1,92 @@
+"""The benchmarks' charger: a loopback CSMS in this process and the daemon in its own, as on a device."""
+
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from firmware.control import request
+from firmware.loopback_csms import LoopbackCsms, sim_config_text
+
+CP = "CP_BENCH"
+
+
+def p99(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100)[98]
+
+
+@dataclass
+class Charger:
+    csms: LoopbackCsms
+    proc: asyncio.subprocess.Process
+    socket: Path
+    log: Path
+
+    def rss_mb(self) -> float:
+        """The daemon's resident memory."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmRSS")
+
+    async def cmd(self, **command: Any) -> dict[str, Any]:
+        return await request(self.socket, command)
+
+    async def connector(self, n: int) -> dict[str, Any]:
+        return (await self.cmd(cmd="state"))["connectors"][n - 1]
+
+    async def until_contactor(self, n: int, closed: bool) -> float:
+        """Poll until connector `n`'s contactor is so; return when it changed (daemon's monotonic clock)."""
+        async with asyncio.timeout(10):
+            while (c := await self.connector(n))["contactor_closed"] is not closed:
+                await asyncio.sleep(0.005)
+        return c["contactor_changed_at"]
+
+    async def tap_to_contactor_ms(self, uid: str, connector: int) -> float:
+        """Tap `uid` on the shared reader (charging starts on `connector`, whose EV is plugged in), tap
+        again (it stops); return the ms from the first tap to contactor closed."""
+        loop = asyncio.get_running_loop()
+        sent = loop.time()  # the daemon's monotonic clock is the same clock
+        await self.cmd(cmd="tap", uid=uid, connector=None)
+        closed_at = await self.until_contactor(connector, True)
+        await self.cmd(cmd="tap", uid=uid, connector=None)
+        await self.until_contactor(connector, False)
+        return 1000 * (closed_at - sent)
+
+    async def send_local_list(self, version: int, update_type: str, entries: list[dict[str, Any]]) -> str:
+        """SendLocalList as a raw frame; the CSMS-side round trip is not what is measured."""
+        unique_id = str(uuid.uuid4())
+        payload = {"listVersion": version, "updateType": update_type, "localAuthorizationList": entries}
+        frame = await self.csms.send_raw(CP, json.dumps([2, unique_id, "SendLocalList", payload]), unique_id)
+        return frame[2]["status"]
+
+
+@asynccontextmanager
+async def running_charger(ocpp: dict[str, bool | int | str] | None = None) -> AsyncIterator[Charger]:
+    csms = LoopbackCsms()
+    url = await csms.start()
+    workdir = Path(tempfile.mkdtemp(prefix="evsed-bench-"))
+    config = workdir / "evsed.toml"
+    config.write_text(sim_config_text(url, workdir / "evsed.db", CP, log_level="info", ocpp=ocpp))
+    log = workdir / "daemon.log"
+    with open(log, "wb") as out:
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "firmware", "run", "-c", str(config),
+                                                    stdout=out, stderr=out)
+    charger = Charger(csms, proc, workdir / "evsed.sock", log)
+    try:
+        async with asyncio.timeout(20):
+            while not charger.socket.exists():
+                await asyncio.sleep(0.05)
+            await csms.wait_for("StatusNotification", where=lambda p: p["connectorId"] == 2)
+        yield charger
+    finally:
+        proc.terminate()
+        await proc.wait()
+        await csms.stop()
