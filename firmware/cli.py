@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     link = actions.add_parser("link", help="cut or restore the CSMS connection")
     link.add_argument("state", choices=["down", "up"])
     actions.add_parser("state", help="print connectors, link and queue as JSON")
+    actions.add_parser("card", help="print what the charger stores about an idTag, as JSON").add_argument("id_tag")
 
     commands.add_parser("demo", help="run the whole story on one machine: local CSMS, simulated charger")
 
@@ -73,6 +74,8 @@ def _sim(args: argparse.Namespace, config: Config) -> int:
         command.update(uid=args.uid, connector=args.connector)
     elif args.action == "link":
         command["state"] = args.state
+    elif args.action == "card":
+        command["id_tag"] = args.id_tag
     elif args.action != "state":
         command["connector"] = args.connector
     try:
@@ -83,7 +86,7 @@ def _sim(args: argparse.Namespace, config: Config) -> int:
     if not answer.pop("ok", False):
         print(f"evsed: {answer.get('error')}", file=sys.stderr)
         return 1
-    if args.action == "state":
+    if args.action in ("state", "card"):
         print(json.dumps(answer, indent=2))
     return 0
 

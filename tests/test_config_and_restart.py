@@ -1,6 +1,7 @@
 """Configuration file errors, stored OCPP configuration keys, restarts, and the demo as the README runs it."""
 
 import asyncio
+import json
 import signal
 import subprocess
 import sys
@@ -148,3 +149,6 @@ async def test_sim_command_line(make_daemon, csms):
     proc = await asyncio.create_subprocess_exec(*run, "state", stdout=asyncio.subprocess.PIPE)
     out, _ = await proc.communicate()
     assert b'"status": "Charging"' in out
+    proc = await asyncio.create_subprocess_exec(*run, "card", "04a1b2c3", stdout=asyncio.subprocess.PIPE)
+    out, _ = await proc.communicate()
+    assert json.loads(out)["cache"]["status"] == "Accepted", "the CSMS's Authorize answer was cached"
