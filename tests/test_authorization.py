@@ -179,12 +179,20 @@ async def test_local_list_tags_are_never_cached_but_others_are(daemon, csms):
     await daemon.cmd(cmd="plug", connector=1)
     await daemon.cmd(cmd="plug", connector=2)
     await charge_and_stop(daemon, "11110001", 1)
-    await charge_and_stop(daemon, "22220002", 2)
+    await daemon.cmd(cmd="tap", uid="22220002", connector=2)
+    await daemon.wait_state(2, status="Charging")
     assert {m.payload["idTag"] for m in csms.of("Authorize")} == {"11110001", "22220002"}
-    await csms.wait_until(lambda: len(csms.of("StopTransaction")) == 2)
     listed, unlisted = await card(daemon, "11110001"), await card(daemon, "22220002")
     assert listed["cache"] is None and listed["now"]["source"] == "local-list"
     assert unlisted["cache"] == {"status": "Accepted", "expiry_date": FUTURE, "parent_id_tag": None}
+    csms.behaviour.authorize = lambda tag: "Blocked"  # the card was blocked while it charged
+    await daemon.cmd(cmd="tap", uid="22220002", connector=2)
+    await csms.wait_until(lambda: len(csms.of("StopTransaction")) == 2)
+    await csms.wait_until(lambda: daemon.log().count("transaction stopped") == 2)
+    async with asyncio.timeout(5):
+        while (await card(daemon, "22220002"))["cache"]["status"] != "Blocked":
+            await asyncio.sleep(0.05)  # StopTransaction.conf's idTagInfo is learned too
+    assert (await card(daemon, "11110001"))["cache"] is None
     assert (await csms.call(CHARGE_POINT, call.ClearCache())).status == "Accepted"
     assert (await card(daemon, "22220002"))["cache"] is None
     assert (await card(daemon, "11110001"))["local_list"] is not None, "ClearCache leaves the Local List"
@@ -234,6 +242,23 @@ async def test_offline_rules(daemon, csms):
     assert (await decision(daemon, "CAC00003", nth=3))[2] is False, "a Blocked cache entry never charges offline"
     starts = [m.payload["idTag"] for m in (await _until_starts(csms, daemon, 4))]
     assert starts == ["AA000001", "AA000004", "CAC00001", "EE000002"], "offline sessions reach the CSMS in order"
+
+
+async def test_cache_disabled_and_local_authorize_offline_false(make_daemon, csms):
+    d = await make_daemon(ocpp={"AuthorizationCacheEnabled": False, "LocalAuthorizeOffline": False})
+    assert await list_status(csms, 1, "Full", [entry("AB000001")]) == "Accepted"
+    await d.cmd(cmd="tap", uid="AB000002", connector=2)
+    assert (await decision(d, "AB000002"))[1:] == ("csms", True)
+    assert (await card(d, "AB000002"))["cache"] is None, "AuthorizationCacheEnabled false: nothing cached"
+    await d.cmd(cmd="tap", uid="AB000002", connector=2)
+    await d.cmd(cmd="plug", connector=1)
+    await set_link(d, False)
+    for tag in ("AB000001", "AB000002"):
+        await d.cmd(cmd="tap", uid=tag, connector=1)
+    assert await decision(d, "AB000001") == ("Invalid", "unknown-offline", False), \
+        "LocalAuthorizeOffline false: a valid list entry does not start a session offline"
+    assert (await decision(d, "AB000002", nth=2))[2] is False
+    assert (await d.connector(1))["transaction_id"] is None
 
 
 async def _until_starts(csms, daemon: Daemon, n: int) -> list:
