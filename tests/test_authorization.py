@@ -367,10 +367,10 @@ async def test_sigkill_during_full_update_leaves_old_or_new_list(make_daemon, cs
     rng = random.Random(7)
     d = await make_daemon()
     size = SEND_LOCAL_LIST_MAX_LENGTH
-    assert await list_status(csms, 1, "Full", [entry(f"G1{i:012X}") for i in range(size)]) == "Accepted"
+    assert await list_status(csms, 1, "Full", [entry(f"G01{i:012X}") for i in range(size)]) == "Accepted"
     version, outcomes = 1, []
     for generation in range(2, 12):
-        entries = [entry(f"G{generation}{i:012X}") for i in range(size)]
+        entries = [entry(f"G{generation:02d}{i:012X}") for i in range(size)]
         unique_id = str(uuid.uuid4())
         frame = json.dumps([2, unique_id, "SendLocalList",
                             {"listVersion": generation, "updateType": "Full", "localAuthorizationList": entries}])
@@ -380,10 +380,10 @@ async def test_sigkill_during_full_update_leaves_old_or_new_list(make_daemon, cs
         await d.stop(signal.SIGKILL)
         db = sqlite3.connect(tmp_path / "state" / "evsed.db")
         stored_version = int(db.execute("SELECT value FROM meta WHERE name = 'local_list_version'").fetchone()[0])
-        prefixes = db.execute("SELECT substr(id_tag, 1, 2), count(*) FROM local_list GROUP BY 1").fetchall()
+        prefixes = db.execute("SELECT substr(id_tag, 1, 3), count(*) FROM local_list GROUP BY 1").fetchall()
         db.close()
         assert stored_version in (version, generation)
-        assert prefixes == [(f"G{stored_version}", size)], "one whole list, never a mix"
+        assert prefixes == [(f"G{stored_version:02d}", size)], "one whole list, never a mix"
         outcomes.append(stored_version == generation)
         version = stored_version
         d = await make_daemon(workdir=tmp_path)
