@@ -69,6 +69,8 @@ async def test_rejected_card_contactor_stays_open(daemon, csms):
     for _ in range(3):
         await daemon.cmd(cmd="tap", uid=CARD, connector=None)
     await csms.wait_until(lambda: len(csms.of("Authorize")) == 3)
+    assert (await daemon.cmd(cmd="card", id_tag=CARD))["cache"]["status"] == "Blocked", \
+        "cached, yet each tap asked the CSMS again: a not-valid cache entry is re-checked while online"
     await daemon.cmd(cmd="tap", uid=OTHER_CARD, connector=None)  # a 4th round trip orders the check
     await csms.wait_until(lambda: len(csms.of("Authorize")) == 4)
     c = await daemon.wait_state(1, status="Preparing")
