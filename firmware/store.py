@@ -1,10 +1,13 @@
 """The one SQLite database of evsed: WAL, synchronous=FULL, numbered schema migrations.
 
 Every state change happens in one `atomic()` block and is written before the hardware acts on it.
+At start the database is checked; one that is corrupt or unreadable is moved aside and a fresh one
+started, so a damaged SD card sector never makes the daemon crash-loop.
 """
 
 import logging
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -90,12 +93,41 @@ class Store:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        # Autocommit outside atomic() blocks: no statement is ever left in an implicit transaction.
-        self.db = Database(sqlite3.connect(path, isolation_level=None))
-        self.db.enable_wal()
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        try:
+            self.db = self._open()
+        except sqlite3.DatabaseError as e:
+            aside = self._move_aside()
+            log.error("database unreadable, moved aside and started fresh path=%s moved_to=%s error=%s "
+                      "(transactions not yet sent and the Local List are lost; the CSMS will see "
+                      "GetLocalListVersion 0)", path, aside, e)
+            self.db = self._open()
+        self._migrate()  # a failing migration is a bug: it stops the daemon, it never discards data
+
+    def _open(self) -> Database:
+        """Connect and check the file (SQLite's quick_check); DatabaseError when it is damaged."""
+        connection = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            # Autocommit outside atomic() blocks: no statement is ever left in an implicit transaction.
+            db = Database(connection)
+            db.enable_wal()
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA foreign_keys=ON")
+            problems = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
+            if problems != ["ok"]:
+                raise sqlite3.DatabaseError(f"integrity check: {'; '.join(problems[:3])}")
+        except BaseException:
+            connection.close()
+            raise
+        return db
+
+    def _move_aside(self) -> Path:
+        """Rename the database and its WAL/SHM files to `<name>.corrupt-<unix time>`."""
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
+        for suffix in ("", "-wal", "-shm"):
+            source = self.path.with_name(self.path.name + suffix)
+            if source.exists():
+                source.rename(aside.with_name(aside.name + suffix))
+        return aside
 
     @property
     def schema_version(self) -> int:
