@@ -115,9 +115,14 @@ class CsmsPeer(LibraryChargePoint):
         return call_result.Authorize(id_tag_info=self._id_tag_info(id_tag))
 
     @on(Action.start_transaction)
-    def on_start(self, id_tag: str, **_: Any) -> call_result.StartTransaction:
-        transaction_id = next(self._csms.behaviour.transaction_ids)
-        self._csms.issued(transaction_id)
+    def on_start(self, id_tag: str, connector_id: int, meter_start: int, timestamp: str,
+                 **_: Any) -> call_result.StartTransaction:
+        """A resent StartTransaction (identical to one seen before) gets the same transactionId."""
+        key = (self.id, connector_id, id_tag, meter_start, timestamp)
+        transaction_id = self._csms.started.get(key)
+        if transaction_id is None:
+            transaction_id = self._csms.started[key] = next(self._csms.behaviour.transaction_ids)
+            self._csms.issued(transaction_id)
         return call_result.StartTransaction(transaction_id=transaction_id, id_tag_info=self._id_tag_info(id_tag))
 
     @on(Action.stop_transaction)
@@ -138,6 +143,8 @@ class LoopbackCsms:
         self.connections = 0
         self.transaction_ids: list[int] = []
         """transactionIds handed out, in order."""
+        self.started: dict[tuple[str, int, str, int, str], int] = {}
+        """(charge point, connector, idTag, meterStart, timestamp) of each StartTransaction → its transactionId."""
         self._on_message = on_message
         self._changed = asyncio.Condition()
         self._server: websockets.Server | None = None

@@ -34,6 +34,7 @@ class Daemon:
         self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
+        self.socket.unlink(missing_ok=True)  # a killed daemon leaves its socket file behind
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "firmware", "run", "-c", str(self.config), stdout=log, stderr=log,
