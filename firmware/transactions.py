@@ -14,6 +14,9 @@ from firmware.store import Store
 
 log = logging.getLogger(__name__)
 
+KEEP_FINISHED = 1_000
+"""Finished, fully confirmed transaction records kept for an installer to look at; older ones go."""
+
 
 @dataclass
 class Transaction:
@@ -81,6 +84,17 @@ class TransactionStore:
     def confirm_start(self, ref: int, csms_id: int) -> None:
         """StartTransaction.conf gave the CSMS's transactionId; call inside the confirmation's atomic block."""
         self._store.db.execute("UPDATE transactions SET csms_id = ? WHERE ref = ?", [csms_id, ref])
+
+    def prune(self) -> int:
+        """Delete finished transactions with nothing left to send, beyond the newest KEEP_FINISHED."""
+        with self._store.atomic() as db:
+            removed = db.execute(
+                "DELETE FROM transactions WHERE stopped_at IS NOT NULL"
+                " AND ref NOT IN (SELECT tx_ref FROM outbox)"
+                " AND ref NOT IN (SELECT ref FROM transactions ORDER BY ref DESC LIMIT ?)", [KEEP_FINISHED]).rowcount
+        if removed:
+            log.info("pruned confirmed transaction records removed=%d kept=%d", removed, KEEP_FINISHED)
+        return removed
 
     def csms_id(self, ref: int) -> int | None:
         row = self._store.db.execute("SELECT csms_id FROM transactions WHERE ref = ?", [ref]).fetchone()

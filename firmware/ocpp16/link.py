@@ -254,5 +254,7 @@ class Ocpp16Link:
             self.authorizer.learn(message.body["id_tag"], info)
             if self.charge_point is not None:
                 self.charge_point.transaction_confirmed(message.tx_ref, conf.transaction_id, info)
-        elif message.kind is MessageKind.TRANSACTION_STOP and conf.id_tag_info and message.body["id_tag"]:
-            self.authorizer.learn(message.body["id_tag"], convert.id_tag_info(conf.id_tag_info))
+        elif message.kind is MessageKind.TRANSACTION_STOP:
+            if conf.id_tag_info and message.body["id_tag"]:
+                self.authorizer.learn(message.body["id_tag"], convert.id_tag_info(conf.id_tag_info))
+            self._txs.prune()
