@@ -72,6 +72,13 @@ class Daemon:
                 await asyncio.sleep(0.05)
         return c["transaction_id"]
 
+    async def set_link(self, up: bool, within: float = 10.0) -> None:
+        """Cut or restore the CSMS link, as a network loss would, and wait (bounded) until it is so."""
+        await self.cmd(cmd="link", state="up" if up else "down")
+        async with asyncio.timeout(within):
+            while (await self.state())["link"]["connected"] is not up:
+                await asyncio.sleep(0.05)
+
     async def stop(self, sig: int = signal.SIGTERM) -> int:
         assert self.proc is not None
         if self.proc.returncode is None:

@@ -56,14 +56,6 @@ async def decision(daemon: Daemon, id_tag: str, nth: int = 1) -> tuple[str, str,
     return m[2], m[3], m[4] == "True"
 
 
-async def set_link(daemon: Daemon, up: bool) -> None:
-    """Cut or restore the CSMS link, as a network loss would, and wait until it is so."""
-    await daemon.cmd(cmd="link", state="up" if up else "down")
-    async with asyncio.timeout(10):
-        while (await daemon.state())["link"]["connected"] is not up:
-            await asyncio.sleep(0.05)
-
-
 async def charge_and_stop(daemon: Daemon, id_tag: str, connector: int = 1) -> None:
     """Tap `id_tag` on a plugged connector, see it charge, tap again to stop."""
     await daemon.cmd(cmd="tap", uid=id_tag, connector=connector)
@@ -218,7 +210,7 @@ async def test_offline_rules(daemon, csms):
             await daemon.wait_state(2, awaiting_start=False)
     assert (await card(daemon, "CAC00002"))["now"] == {"source": "cache", "status": "Expired"}
     await daemon.cmd(cmd="plug", connector=1)
-    await set_link(daemon, False)
+    await daemon.set_link(False)
 
     for tag, source in (("AA000001", "local-list"), ("AA000004", "local-list"), ("CAC00001", "cache")):
         await charge_and_stop(daemon, tag)
@@ -230,10 +222,10 @@ async def test_offline_rules(daemon, csms):
         assert not granted, (tag, status)
     assert (await daemon.connector(1))["transaction_id"] is None and not (await daemon.connector(1))["contactor_closed"]
 
-    await set_link(daemon, True)
+    await daemon.set_link(True)
     assert (await csms.call(CHARGE_POINT, call.ChangeConfiguration(key="AllowOfflineTxForUnknownId",
                                                                    value="true"))).status == "Accepted"
-    await set_link(daemon, False)
+    await daemon.set_link(False)
     await charge_and_stop(daemon, "EE000002")
     assert await decision(daemon, "EE000002") == ("Accepted", "unknown-offline", True)
     await daemon.cmd(cmd="tap", uid="AA000002", connector=1)
@@ -256,7 +248,7 @@ async def test_cache_disabled_and_local_authorize_offline_false(make_daemon, csm
     assert (await card(d, "AB000002"))["cache"] is None, "AuthorizationCacheEnabled false: nothing cached"
     await d.cmd(cmd="tap", uid="AB000002", connector=2)
     await d.cmd(cmd="plug", connector=1)
-    await set_link(d, False)
+    await d.set_link(False)
     for tag in ("AB000001", "AB000002"):
         await d.cmd(cmd="tap", uid=tag, connector=1)
     assert await decision(d, "AB000001") == ("Invalid", "unknown-offline", False), \
@@ -266,7 +258,7 @@ async def test_cache_disabled_and_local_authorize_offline_false(make_daemon, csm
 
 
 async def _until_starts(csms, daemon: Daemon, n: int) -> list:
-    await set_link(daemon, True)
+    await daemon.set_link(True)
     await csms.wait_until(lambda: len(csms.transaction_ids) >= n, within=15)
     return csms.of("StartTransaction")
 
@@ -306,7 +298,7 @@ async def test_parent_id_tag_stops_but_never_starts(make_daemon, csms):
     assert stop.payload["reason"] == "Local"
     assert csms.of("StopTransaction")[0] is stop, "a card of another group did not stop it"
 
-    await set_link(d, False)
+    await d.set_link(False)
     await d.cmd(cmd="tap", uid="CD000001", connector=1)
     assert (await decision(d, "CD000001"))[2] is False, "an Accepted parent does not let a Blocked child start"
     assert (await d.connector(1))["transaction_id"] is None
@@ -316,10 +308,10 @@ async def test_start_conf_invalid_stops_with_deauthorized(make_daemon, csms):
     d = await make_daemon(ocpp={"AllowOfflineTxForUnknownId": True})
     csms.behaviour.authorize = lambda tag: "Invalid"
     await d.cmd(cmd="plug", connector=1)
-    await set_link(d, False)
+    await d.set_link(False)
     await d.cmd(cmd="tap", uid="DEAD0001", connector=1)
     await d.wait_state(1, status="Charging", contactor_closed=True)
-    await set_link(d, True)
+    await d.set_link(True)
     stop = await csms.wait_for("StopTransaction")
     assert stop.payload["reason"] == "DeAuthorized"
     await d.wait_state(1, contactor_closed=False, transaction_id=None)
@@ -331,10 +323,10 @@ async def test_start_conf_invalid_suspends_after_max_energy(make_daemon, csms):
                                 "MaxEnergyOnInvalidId": 15})
     csms.behaviour.authorize = lambda tag: "Invalid"
     await d.cmd(cmd="plug", connector=1)
-    await set_link(d, False)
+    await d.set_link(False)
     await d.cmd(cmd="tap", uid="DEAD0002", connector=1)
     started = await d.wait_state(1, status="Charging", contactor_closed=True)
-    await set_link(d, True)
+    await d.set_link(True)
     await csms.wait_for("StartTransaction")
     suspended = await d.wait_state(1, status="SuspendedEVSE", contactor_closed=False, within=15)
     meter_start = csms.of("StartTransaction")[0].payload["meterStart"]

@@ -6,7 +6,7 @@ import os
 import pytest
 
 from tests import crash_injection
-from tests.test_authorization import entry, list_status, list_version, set_link
+from tests.test_authorization import entry, list_status, list_version
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated"])
@@ -31,7 +31,7 @@ async def test_corrupt_database_is_moved_aside_and_the_daemon_starts(make_daemon
 
 async def test_whole_session_while_the_csms_is_unreachable_is_replayed_once_in_order(make_daemon, csms):
     d = await make_daemon(ocpp={"MeterValueSampleInterval": 1, "AllowOfflineTxForUnknownId": True})
-    await set_link(d, False)
+    await d.set_link(False)
     await d.cmd(cmd="plug", connector=1)
     await d.cmd(cmd="tap", uid="04A1B2C3", connector=1)
     await d.wait_state(1, status="Charging", contactor_closed=True)
@@ -41,7 +41,7 @@ async def test_whole_session_while_the_csms_is_unreachable_is_replayed_once_in_o
     queued = (await d.state())["outbox"]["depth"]
     assert queued >= 5, "start, Transaction.Begin, periodic values, Transaction.End, stop"
     assert not any(m.action in ("StartTransaction", "MeterValues", "StopTransaction") for m in csms.received)
-    await set_link(d, True)
+    await d.set_link(True)
     stop = await csms.wait_for("StopTransaction")
     tx_id = csms.transaction_ids[0]
     sent = [m for m in csms.received if m.action in ("StartTransaction", "MeterValues", "StopTransaction")]

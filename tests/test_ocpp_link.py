@@ -55,10 +55,7 @@ async def test_link_down_queues_transaction_messages_and_delivers_in_order(daemo
     await daemon.cmd(cmd="plug", connector=1)
     await daemon.cmd(cmd="tap", uid=CARD, connector=None)
     tx_id = await daemon.transaction_id(1)
-    await daemon.cmd(cmd="link", state="down")
-    async with asyncio.timeout(5):
-        while (await daemon.state())["link"]["connected"]:
-            await asyncio.sleep(0.05)
+    await daemon.set_link(False, within=5)
     await asyncio.sleep(1.5)  # a periodic MeterValues is queued while offline
     await daemon.cmd(cmd="tap", uid=CARD, connector=None)  # the owner stops offline, no Authorize
     state = await daemon.wait_state(1, status="Finishing", contactor_closed=False)
