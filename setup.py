@@ -22,9 +22,22 @@ setup(
         "segno==1.6.6",
         "sdnotify==0.3.2",
         "fastjsonschema==2.22.3",
+        # Pure-Python hardware layers: they install anywhere; the Pi-only pin libraries are extras.
+        "gpiozero==2.0.1.post3",
+        "pymodbus==3.16.1",
+        "pyserial==3.5",
     ],
     extras_require={
-        "test": ["pytest==9.2.0", "pytest-asyncio==1.5.0", "ruff==0.17.6"],
+        # NFC readers (PN532 on the UART, ACR122U and other USB readers) through nfcpy.
+        "nfc": ["nfcpy==1.0.4"],
+        # PC/SC readers through pcscd; pyscard compiles against libpcsclite-dev.
+        "pcsc": ["pyscard==2.3.1"],
+        # GPIO pin libraries behind gpiozero: RPi.GPIO on the Pi 2-4 and Zero 2 W, lgpio on the Pi 5.
+        "pi": [
+            "RPi.GPIO==0.7.1; platform_machine in 'armv7l aarch64'",
+            "lgpio==0.2.2.0; platform_machine in 'armv7l aarch64'",
+        ],
+        "test": ["pytest==9.2.0", "pytest-asyncio==1.5.0", "ruff==0.17.6", "nfcpy==1.0.4", "pyscard==2.3.1"],
     },
     entry_points={"console_scripts": ["evsed = firmware.cli:main"]},
     classifiers=[

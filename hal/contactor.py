@@ -23,3 +23,9 @@ class Contactor(ABC):
     def feedback_closed(self) -> bool | None:
         """What the auxiliary contact reports; None when no feedback input is wired."""
         return None
+
+    def trip(self) -> None:  # noqa: B027 - optional hook, not every charger has a shunt trip
+        """Drive the upstream shunt-trip output, where one is wired (the contact is welded closed).
+
+        Like `open()`, synchronous and never blocking. The output stays driven until the process ends.
+        """

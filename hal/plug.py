@@ -22,3 +22,9 @@ class PlugSensor(ABC):
     @abstractmethod
     def changes(self) -> AsyncIterator[PlugState]:
         """Yield each new state as it happens."""
+
+    def signal_fault(self, on: bool) -> None:  # noqa: B027 - optional hook, needs a pilot output
+        """Hold the control pilot in state F (the EV must stop drawing), where a pilot output is wired.
+
+        IEC 61851-1 state F: EVSE not available. Released with `on=False` once the fault is cleared.
+        """
