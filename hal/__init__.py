@@ -10,7 +10,7 @@ from hal.led import LedPattern, StatusLed
 from hal.lock import ConnectorLock
 from hal.meter import EnergyMeter, MeterError, MeterReading
 from hal.plug import PlugSensor, PlugState
-from hal.uid import normalise_uid
+from hal.uid import mask_uid, normalise_uid
 
 __all__ = [
     "CardReader",
@@ -23,5 +23,6 @@ __all__ = [
     "PlugSensor",
     "PlugState",
     "StatusLed",
+    "mask_uid",
     "normalise_uid",
 ]

@@ -23,3 +23,12 @@ def normalise_uid(uid: bytes | str) -> str:
     if len(uid) not in UID_LENGTHS:
         raise ValueError(f"card UID has {len(uid)} bytes; ISO 14443 UIDs have 4, 7 or 10")
     return uid.hex().upper()
+
+
+def mask_uid(uid: str) -> str:
+    """The form of a UID that logs may show outside debug level: its last four hex digits only.
+
+    A full UID is a credential (a cloned card with it charges on the owner's account), so it is
+    never written in clear at info level or above.
+    """
+    return "*" * max(len(uid) - 4, 0) + uid[-4:]
