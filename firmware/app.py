@@ -12,6 +12,7 @@ import sdnotify
 from firmware.auth_cache import AuthCache
 from firmware.authorization import Authorizer
 from firmware.chargepoint import ChargePoint
+from firmware.clock import Clock, Trust, current_boot_id
 from firmware.config import Config
 from firmware.configuration import Configuration
 from firmware.connector import Connector
@@ -21,10 +22,11 @@ from firmware.local_list import LocalList
 from firmware.ocpp16.link import Ocpp16Link
 from firmware.outbox import Outbox
 from firmware.records import StopReason
-from firmware.recovery import close_interrupted, current_boot_id, stop_reason_after_restart
+from firmware.recovery import close_interrupted, note_reset, stop_reason_after_restart
 from firmware.safety import EnergyGate
 from firmware.status_report import StatusReporter
 from firmware.store import Store
+from firmware.timestamps import resolve_stored
 from firmware.transactions import TransactionStore
 from hal import MeterError
 from hal.sim import SimConnector
@@ -39,10 +41,12 @@ class App:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.store = Store(config.storage.path)
+        self.clock = Clock(Trust(config.clock.trust), current_boot_id())
+        self.clock.on_trusted = lambda: resolve_stored(self.store, self.clock)
         self.configuration = Configuration(self.store, config.ocpp,
                                            fixed={"NumberOfConnectors": config.charge_point.connectors})
-        self.reporter = StatusReporter(self.configuration)
-        self.outbox = Outbox(self.store)
+        self.reporter = StatusReporter(self.configuration, self.clock)
+        self.outbox = Outbox(self.store, self.clock)
         self.txs = TransactionStore(self.store, self.outbox)
         self.hardware = build_hardware(config)
         self.gate = EnergyGate({n: d.contactor for n, d in self.hardware.connectors.items()})
@@ -51,15 +55,19 @@ class App:
                       max_update=self.configuration.integer("SendLocalListMaxLength")),
             AuthCache(self.store), self.configuration)
         self.link = Ocpp16Link(config, self.configuration, self.store, self.outbox, self.txs, self.reporter,
-                               self.authorizer)
+                               self.authorizer, self.clock)
+        self.link.on_reset = self.reset
         self.authorizer.upstream = self.link
         self.reporter.sink = self.link.send_status
-        connectors = [Connector(n, d, self.gate, self.txs, self.configuration, self.reporter)
+        connectors = [Connector(n, d, self.gate, self.txs, self.configuration, self.reporter, self.clock)
                       for n, d in self.hardware.connectors.items()]
         self.charge_point = ChargePoint(connectors, self.hardware.shared_reader, self.authorizer, self.reporter)
         self.link.charge_point = self.charge_point
         self.control = ControlServer(config.control_socket, self._control_handlers())
         self._stopping = asyncio.Event()
+        self._stop_reason = StopReason.REBOOT
+        self.restart_requested = False
+        """A Reset.req was carried out: the caller starts the daemon again."""
         self._notifier = sdnotify.SystemdNotifier()
 
     async def run(self) -> None:
@@ -68,19 +76,21 @@ class App:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stop)
         try:
-            reason = stop_reason_after_restart(self.store, current_boot_id())
-            await close_interrupted(self.txs, self.charge_point.connectors, reason)
+            self.clock.refresh()
+            reason = stop_reason_after_restart(self.store, self.clock.boot_id)
+            await close_interrupted(self.txs, self.charge_point.connectors, reason, self.clock)
             await self.control.start()
             self._notifier.notify(f"READY=1\nSTATUS=running, CSMS {self.link.url}")
             log.info("evsed running charge_point=%s connectors=%d backend=%s", self.config.charge_point.id,
                      self.config.charge_point.connectors, self.config.hardware.backend)
             async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(self.charge_point.run()), group.create_task(self.link.run())]
+                tasks = [group.create_task(self.charge_point.run()), group.create_task(self.link.run()),
+                         group.create_task(self.clock.watch())]
                 await self._stopping.wait()
-                log.info("stopping: opening contactors, ending transactions")
+                log.info("stopping: opening contactors, ending transactions reason=%s", self._stop_reason)
                 self._notifier.notify("STOPPING=1")
                 self.gate.open_all("shutdown")
-                await self.charge_point.shutdown(StopReason.REBOOT)
+                await self.charge_point.shutdown(self._stop_reason)
                 await self._flush_outbox()
                 for task in tasks:
                     task.cancel()
@@ -92,6 +102,19 @@ class App:
     def stop(self) -> None:
         """Ask the daemon to stop, as SIGTERM does."""
         self._stopping.set()
+
+    def reset(self, hard: bool) -> bool:
+        """OCPP 1.6 §5.15 Reset: end every transaction (reason SoftReset or HardReset), let the
+        StopTransactions reach the CSMS, then start again. Both kinds restart the daemon; evsed does
+        not reboot the board (a Hard reset of the computer is the service manager's business)."""
+        if self._stopping.is_set():
+            return False
+        self._stop_reason = StopReason.HARD_RESET if hard else StopReason.SOFT_RESET
+        note_reset(self.store, self._stop_reason)
+        self.restart_requested = True
+        log.warning("reset requested by CSMS kind=%s; restarting", "Hard" if hard else "Soft")
+        self.stop()
+        return True
 
     async def _flush_outbox(self) -> None:
         """Give queued transaction messages a moment to reach the CSMS; what is left stays queued."""

@@ -9,7 +9,6 @@ from collections.abc import Coroutine
 from typing import Any
 
 from firmware.authorization import Authorizer
-from firmware.clock import now_iso
 from firmware.connector import Connector
 from firmware.connector_status import ErrorCode, Status, StatusMachine
 from firmware.records import IdTagInfo, StopReason, same_id_tag
@@ -33,7 +32,7 @@ class ChargePoint:
         authorizer.on_conflict = self._local_list_conflict
 
     def _report_main(self) -> None:
-        self._reporter.changed(StatusReport(0, self._main.status, self._main_error, now_iso()))
+        self._reporter.changed(StatusReport(0, self._main.status, self._main_error))
 
     def _local_list_conflict(self, active: bool) -> None:
         """OCPP 1.6 §3.5: the CSMS contradicted the Local List; connector 0 reports LocalListConflict

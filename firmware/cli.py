@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -62,7 +63,10 @@ def _run(config: Config) -> int:
     from firmware.logs import setup_logging
 
     setup_logging(config.logging.level)
-    asyncio.run(App(config).run())
+    app = App(config)
+    asyncio.run(app.run())
+    if app.restart_requested:  # Reset.req: start again in this process, as a fresh program
+        os.execv(sys.executable, sys.orig_argv)
     return 0
 
 

@@ -83,6 +83,14 @@ class StorageSection:
 
 
 @dataclass(frozen=True)
+class ClockSection:
+    trust: Literal["ntp", "rtc", "csms"] = "ntp"
+    """When the system clock is good enough to date events: "ntp" once the kernel reports NTP
+    synchronisation (or the CSMS's BootNotification currentTime came first), "rtc" at once (a
+    battery-backed real-time clock), "csms" only from the CSMS's currentTime."""
+
+
+@dataclass(frozen=True)
 class LoggingSection:
     level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -94,6 +102,7 @@ class Config:
     hardware: HardwareSection
     storage: StorageSection
     logging: LoggingSection = field(default_factory=LoggingSection)
+    clock: ClockSection = field(default_factory=ClockSection)
     ocpp: dict[str, Value] = field(default_factory=dict)
     """Initial values of OCPP configuration keys, under their OCPP names."""
 

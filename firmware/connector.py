@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Concatenate, ParamSpec
 
 from firmware import metering
-from firmware.clock import now_iso
+from firmware.clock import Clock
 from firmware.configuration import Configuration
 from firmware.connector_status import ConnectorFacts, ErrorCode, Fault, Status, StatusMachine, derive_status
 from firmware.records import StopReason
@@ -91,8 +91,9 @@ class PendingStart:
 
 class Connector:
     def __init__(self, connector_id: int, devices: ConnectorDevices, gate: EnergyGate, txs: TransactionStore,
-                 config: Configuration, reporter: StatusReporter) -> None:
+                 config: Configuration, reporter: StatusReporter, clock: Clock) -> None:
         self.id = connector_id
+        self._clock = clock
         self.devices = devices
         self._gate = gate
         self._txs = txs
@@ -135,7 +136,7 @@ class Connector:
         self.devices.led.show(LED_PATTERNS[status])
         fault = self.fault if status is Status.FAULTED else None
         self._reporter.changed(StatusReport(
-            self.id, status, fault.error_code if fault else ErrorCode.NO_ERROR, now_iso(),
+            self.id, status, fault.error_code if fault else ErrorCode.NO_ERROR,
             fault.info if fault else None, fault.vendor_error_code if fault else None))
 
     @property
@@ -198,7 +199,7 @@ class Connector:
                 log.error("meter unreadable, transaction not started connector=%d error=%s", self.id, e)
                 self.refresh()
                 return
-            timestamp = now_iso()
+            timestamp = self._clock.stamp()
             self.last_energy_wh = reading.energy_wh
             self.tx = self._txs.begin(
                 self.id, id_tag, round(reading.energy_wh), timestamp,
@@ -236,7 +237,7 @@ class Connector:
                 continue
             self.last_energy_wh = reading.energy_wh
             self._txs.sample(tx, self._sample(reading, "MeterValuesSampledData",
-                                              metering.ReadingContext.SAMPLE_PERIODIC, now_iso()),
+                                              metering.ReadingContext.SAMPLE_PERIODIC, self._clock.stamp()),
                              reading.energy_wh)
 
     # --- stopping -----------------------------------------------------------------------------
@@ -262,7 +263,7 @@ class Connector:
                 log.error("meter unreadable at stop, using last reading connector=%d error=%r", self.id, e)
                 reading = None
             energy_wh = reading.energy_wh if reading else (self.last_energy_wh or tx.meter_start)
-            timestamp = now_iso()
+            timestamp = self._clock.stamp()
             end = metering.ReadingContext.TRANSACTION_END
             self._txs.end(
                 tx, max(round(energy_wh), tx.meter_start), timestamp, reason, id_tag,

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +22,14 @@ from ocpp.v16 import ChargePoint as LibraryChargePoint
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
-from firmware.clock import now_iso
+from firmware.clock import iso, utc_now
 
 log = logging.getLogger(__name__)
 
 
 def sim_config_text(url: str, db: Path, charge_point_id: str, *, connectors: int = 2, log_level: str = "warning",
-                    reconnect_max_s: float = 30.0, ocpp: dict[str, bool | int | str] | None = None) -> str:
+                    reconnect_max_s: float = 30.0, ocpp: dict[str, bool | int | str] | None = None,
+                    clock_trust: str = "ntp") -> str:
     """The config file of a simulated charger talking to a loopback CSMS at `url` (demo, tests, bench)."""
 
     def toml(value: bool | int | str) -> str:
@@ -39,6 +41,7 @@ def sim_config_text(url: str, db: Path, charge_point_id: str, *, connectors: int
         "[hardware]", 'backend = "sim"',
         "[storage]", f"path = {toml(str(db))}",
         "[logging]", f"level = {toml(log_level)}",
+        "[clock]", f"trust = {toml(clock_trust)}",
         "[ocpp]", *(f"{key} = {toml(value)}" for key, value in (ocpp or {}).items()),
     ]
     return "\n".join(lines) + "\n"
@@ -62,6 +65,11 @@ class Behaviour:
     authorize_delay_s: float = 0.0
     """How long the CSMS takes to answer Authorize."""
     transaction_ids: itertools.count = field(default_factory=lambda: itertools.count(1001))
+    time_offset_s: float = 0.0
+    """How far the CSMS's clock (currentTime) is ahead of this machine's."""
+
+    def current_time(self) -> str:
+        return iso(utc_now() + timedelta(seconds=self.time_offset_s))
 
 
 class CsmsPeer(LibraryChargePoint):
@@ -95,11 +103,12 @@ class CsmsPeer(LibraryChargePoint):
     @on(Action.boot_notification)
     def on_boot(self, **_: Any) -> call_result.BootNotification:
         b = self._csms.behaviour
-        return call_result.BootNotification(current_time=now_iso(), interval=b.boot_interval, status=b.boot_status)
+        return call_result.BootNotification(current_time=b.current_time(), interval=b.boot_interval,
+                                            status=b.boot_status)
 
     @on(Action.heartbeat)
     def on_heartbeat(self) -> call_result.Heartbeat:
-        return call_result.Heartbeat(current_time=now_iso())
+        return call_result.Heartbeat(current_time=self._csms.behaviour.current_time())
 
     @on(Action.status_notification)
     def on_status(self, **_: Any) -> call_result.StatusNotification:

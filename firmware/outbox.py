@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from firmware.clock import now_iso
+from firmware.clock import Clock, now_iso
 from firmware.metering import ReadingContext
 from firmware.store import Store
 
@@ -55,17 +55,23 @@ class OutboxMessage:
 
 
 class Outbox:
-    def __init__(self, store: Store, max_messages: int = MAX_MESSAGES) -> None:
+    def __init__(self, store: Store, clock: Clock, max_messages: int = MAX_MESSAGES) -> None:
         self._store = store
+        self._clock = clock
         self.max_messages = max_messages
         self._wakeup = asyncio.Event()
         self._removed = asyncio.Event()
 
     def put(self, kind: MessageKind, tx_ref: int, body: dict[str, Any]) -> None:
-        """Queue a message; call inside the `Store.atomic()` block of the state change."""
-        self._store.db["outbox"].insert(
-            {"kind": kind.value, "tx_ref": tx_ref, "body": json.dumps(body), "created_at": now_iso()}
-        )
+        """Queue a message; call inside the `Store.atomic()` block of the state change.
+
+        Boot-relative tokens (an event of a session that began before the clock was trusted) are
+        dated here when the clock is trusted now.
+        """
+        text = json.dumps(body)
+        if self._clock.trusted and "boot:" in text:
+            text = self._clock.resolve_tokens([text])[0]
+        self._store.db["outbox"].insert({"kind": kind.value, "tx_ref": tx_ref, "body": text, "created_at": now_iso()})
         if self.depth() > self.max_messages:
             self._thin()
         self._wakeup.set()

@@ -1,14 +1,14 @@
 """Closing transactions that were running when the daemon last stopped without ending them.
 
-OCPP 1.6 StopTransaction reason: PowerLoss when the whole system lost power (the kernel's boot id
-changed), Reboot when only the daemon restarted (crash, watchdog, kill). meterStop is the meter's
-own register read now (a real meter kept counting), else the last stored reading.
+OCPP 1.6 StopTransaction reason: SoftReset or HardReset when a Reset.req was being carried out,
+PowerLoss when the whole system lost power (the kernel's boot id changed), Reboot when only the
+daemon restarted (crash, watchdog, kill). meterStop is the meter's own register read now (a real
+meter kept counting), else the last stored reading.
 """
 
 import logging
-from pathlib import Path
 
-from firmware.clock import now_iso
+from firmware.clock import Clock
 from firmware.connector import Connector
 from firmware.records import StopReason
 from firmware.store import Store
@@ -17,25 +17,30 @@ from hal import MeterError
 
 log = logging.getLogger(__name__)
 
-BOOT_ID_PATH = Path("/proc/sys/kernel/random/boot_id")
+RESET_META = "reset_in_progress"
 
 
-def current_boot_id() -> str:
-    try:
-        return BOOT_ID_PATH.read_text().strip()
-    except OSError:
-        return "unknown"
+def note_reset(store: Store, reason: StopReason) -> None:
+    """A Reset.req was accepted: remember it, so a restart that interrupts it still names it."""
+    with store.atomic():
+        store.set_meta(RESET_META, reason.value)
 
 
 def stop_reason_after_restart(store: Store, boot_id: str) -> StopReason:
-    """Compare with the boot id the last run saved, then save this one."""
+    """Why the last run ended: a Reset in progress, else the boot id the last run saved compared with
+    this one's. Saves this run's boot id and clears the reset mark."""
     previous = store.meta("boot_id")
-    with store.atomic():
+    reset = store.meta(RESET_META)
+    with store.atomic() as db:
         store.set_meta("boot_id", boot_id)
+        db.execute("DELETE FROM meta WHERE name = ?", [RESET_META])
+    if reset is not None:
+        return StopReason(reset)
     return StopReason.REBOOT if previous == boot_id else StopReason.POWER_LOSS
 
 
-async def close_interrupted(txs: TransactionStore, connectors: dict[int, Connector], reason: StopReason) -> int:
+async def close_interrupted(txs: TransactionStore, connectors: dict[int, Connector], reason: StopReason,
+                            clock: Clock) -> int:
     """Record the end of every unfinished transaction; returns how many were closed."""
     unfinished = txs.unfinished()
     for tx, last_energy_wh in unfinished:
@@ -46,6 +51,6 @@ async def close_interrupted(txs: TransactionStore, connectors: dict[int, Connect
                 energy_wh = max(energy_wh, (await connector.devices.meter.read()).energy_wh)
             except MeterError as e:
                 log.warning("meter unreadable, using last stored reading connector=%d error=%s", tx.connector, e)
-        txs.end(tx, max(round(energy_wh), tx.meter_start), now_iso(), reason, None, None, None)
+        txs.end(tx, max(round(energy_wh), tx.meter_start), clock.stamp(), reason, None, None, None)
         log.warning("interrupted transaction closed connector=%d tx_ref=%d reason=%s", tx.connector, tx.ref, reason)
     return len(unfinished)

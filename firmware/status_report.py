@@ -6,8 +6,9 @@ status that returns to the last reported one within the window is never sent.
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from firmware.clock import Clock
 from firmware.configuration import Configuration
 from firmware.connector_status import ErrorCode, Status
 
@@ -17,9 +18,10 @@ class StatusReport:
     connector_id: int
     status: Status
     error_code: ErrorCode
-    timestamp: str
     info: str | None = None
     vendor_error_code: str | None = None
+    timestamp: str | None = None
+    """When the status began; None while the wall clock is not trusted (the field is optional)."""
 
     def same_as(self, other: "StatusReport | None") -> bool:
         return other is not None and (self.status, self.error_code, self.info, self.vendor_error_code) == (
@@ -27,8 +29,9 @@ class StatusReport:
 
 
 class StatusReporter:
-    def __init__(self, config: Configuration) -> None:
+    def __init__(self, config: Configuration, clock: Clock) -> None:
         self._config = config
+        self._clock = clock
         self.sink: Callable[[StatusReport], None] = lambda report: None
         self._current: dict[int, StatusReport] = {}
         self._reported: dict[int, StatusReport] = {}
@@ -36,7 +39,7 @@ class StatusReporter:
 
     def changed(self, report: StatusReport) -> None:
         cid = report.connector_id
-        self._current[cid] = report
+        self._current[cid] = replace(report, timestamp=self._clock.stamp_or_none())
         timer = self._timers.pop(cid, None)
         if timer is not None:
             timer.cancel()

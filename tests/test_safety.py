@@ -15,6 +15,7 @@ from firmware.store import Store
 from firmware.transactions import TransactionStore
 from hal import MeterReading
 from hal.sim import SimStation
+from tests.clocks import RTC_CLOCK
 
 
 class BreakingMeter:
@@ -33,13 +34,13 @@ class BreakingMeter:
 async def test_error_in_session_opens_contactor_faults_and_stops(tmp_path):
     store = Store(tmp_path / "evsed.db")
     config = Configuration(store, {"MeterValueSampleInterval": 1}, {})
-    reporter = StatusReporter(config)
-    outbox = Outbox(store)
+    reporter = StatusReporter(config, RTC_CLOCK)
+    outbox = Outbox(store, RTC_CLOCK)
     station = SimStation(1, 11000.0, tmp_path)
     sim = station.connectors[1]
     devices = ConnectorDevices(sim.contactor, BreakingMeter(reads_before_breaking=1), sim.ev, sim.lock, sim.led)
     gate = EnergyGate({1: sim.contactor})
-    connector = Connector(1, devices, gate, TransactionStore(store, outbox), config, reporter)
+    connector = Connector(1, devices, gate, TransactionStore(store, outbox), config, reporter, RTC_CLOCK)
     sim.ev.plug()
     await connector.begin("04A1B2C3")
     assert sim.contactor.commanded_closed and connector.status is Status.CHARGING

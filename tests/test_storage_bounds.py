@@ -8,6 +8,7 @@ from firmware.records import StopReason
 from firmware.store import Store
 from firmware.transactions import KEEP_FINISHED, TransactionStore
 from hal.meter import MeterReading
+from tests.clocks import RTC_CLOCK
 
 MEASURANDS = ["Energy.Active.Import.Register"]
 
@@ -18,7 +19,7 @@ def sample(energy_wh: float, context: metering.ReadingContext) -> dict:
 
 def test_full_outbox_thins_periodic_values_only(tmp_path, caplog):
     store = Store(tmp_path / "db")
-    outbox = Outbox(store, max_messages=40)
+    outbox = Outbox(store, RTC_CLOCK, max_messages=40)
     txs = TransactionStore(store, outbox)
     caplog.set_level(logging.WARNING)
     tx = txs.begin(1, "04A1B2C3", 0, "T0", sample(0, metering.ReadingContext.TRANSACTION_BEGIN), None)
@@ -42,7 +43,7 @@ def test_full_outbox_thins_periodic_values_only(tmp_path, caplog):
 
 def test_confirmed_transactions_are_pruned_unsent_ones_kept(tmp_path):
     store = Store(tmp_path / "db")
-    outbox = Outbox(store)
+    outbox = Outbox(store, RTC_CLOCK)
     txs = TransactionStore(store, outbox)
     for n in range(KEEP_FINISHED + 5):
         tx = txs.begin(1, "04A1B2C3", n, f"T{n}", None, None)

@@ -20,6 +20,7 @@ from firmware.status_report import StatusReport, StatusReporter
 from firmware.store import Store
 from hal import normalise_uid
 from hal.sim import SimContactor, SimEV, SimMeter
+from tests.clocks import RTC_CLOCK
 
 
 def test_status_table_matches_ocpp16_cells():
@@ -80,12 +81,12 @@ def test_uid_normalisation_rejects_garbage(raw):
 async def test_minimum_status_duration_debounces(tmp_path):
     store = Store(tmp_path / "db.sqlite")
     config = Configuration(store, {"MinimumStatusDuration": 1}, {})
-    reporter = StatusReporter(config)
+    reporter = StatusReporter(config, RTC_CLOCK)
     sent: list[Status] = []
     reporter.sink = lambda report: sent.append(report.status)
 
     def report(status):
-        reporter.changed(StatusReport(1, status, ErrorCode.NO_ERROR, "t"))
+        reporter.changed(StatusReport(1, status, ErrorCode.NO_ERROR))
 
     report(Status.AVAILABLE)
     await asyncio.sleep(1.2)

@@ -9,6 +9,7 @@ A reconnect after an accepted boot does not register again but resends the curre
 import asyncio
 import logging
 import random
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
@@ -20,6 +21,7 @@ from ocpp.v16.enums import RegistrationStatus
 from firmware import __version__
 from firmware.authorization import Authorizer
 from firmware.chargepoint import ChargePoint
+from firmware.clock import Clock
 from firmware.config import Config
 from firmware.configuration import Configuration
 from firmware.ocpp16 import convert
@@ -51,8 +53,11 @@ def reconnect_delay(attempt: int, cap_s: float) -> float:
 
 class Ocpp16Link:
     def __init__(self, config: Config, configuration: Configuration, store: Store, outbox: Outbox,
-                 txs: TransactionStore, reporter: StatusReporter, authorizer: Authorizer) -> None:
+                 txs: TransactionStore, reporter: StatusReporter, authorizer: Authorizer, clock: Clock) -> None:
         self._config = config
+        self._clock = clock
+        self.on_reset: Callable[[bool], bool] = lambda hard: False
+        """Carries out a Reset.req (hard or soft); False when it cannot now."""
         self.configuration = configuration
         self.authorizer = authorizer
         self._store = store
@@ -190,6 +195,7 @@ class Ocpp16Link:
                 wait = reconnect_delay(retries, 300)
                 log.warning("BootNotification failed error=%s; retrying in %.0f s", type(e).__name__, wait)
             else:
+                self._clock.set_from_csms(conf.current_time)
                 self.registration = Registration(conf.status)
                 if conf.status == RegistrationStatus.accepted:
                     if conf.interval > 0:
@@ -217,7 +223,11 @@ class Ocpp16Link:
                 await peer.call(call.Heartbeat())
 
     async def _pump_outbox(self, peer: Ocpp16Peer) -> None:
-        """Send queued transaction messages strictly in order; remove each once confirmed."""
+        """Send queued transaction messages strictly in order; remove each once confirmed.
+
+        Nothing is sent before the wall clock is trusted: an event recorded before carries no date yet.
+        """
+        await self._clock.wait_trusted()
         while True:
             message = self._outbox.head()
             if message is None:

@@ -13,7 +13,14 @@ from ocpp.messages import Call, CallError, MessageType, unpack
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint as LibraryChargePoint
 from ocpp.v16 import call_result
-from ocpp.v16.enums import Action, ClearCacheStatus, ConfigurationStatus, RemoteStartStopStatus
+from ocpp.v16.enums import (
+    Action,
+    ClearCacheStatus,
+    ConfigurationStatus,
+    RemoteStartStopStatus,
+    ResetStatus,
+    ResetType,
+)
 
 from firmware.ocpp16 import compiled_schemas, convert
 from firmware.ocpp16.errors import frame_id, ocpp16_error
@@ -110,3 +117,11 @@ class Ocpp16Peer(LibraryChargePoint):
         """OCPP 1.6 §5.4: the cache is emptied; the Local List is not touched."""
         self._link.authorizer.cache.clear()
         return call_result.ClearCache(status=ClearCacheStatus.accepted)
+
+    @on(Action.reset)
+    def on_reset(self, type: str) -> call_result.Reset:
+        """OCPP 1.6 §5.15: accepted, then transactions end with reason SoftReset/HardReset and the
+        charge point restarts once this answer is on its way (see `App.reset`)."""
+        hard = type == ResetType.hard
+        accepted = self._link.on_reset(hard)
+        return call_result.Reset(status=ResetStatus.accepted if accepted else ResetStatus.rejected)

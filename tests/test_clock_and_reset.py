@@ -1,0 +1,157 @@
+"""Wall-clock trust (events dated only once the clock is good) and Reset.req stop reasons."""
+
+import asyncio
+import signal
+import sqlite3
+import time
+from datetime import datetime
+
+import pytest
+from ocpp.v16 import call
+
+from firmware.clock import Clock, Trust, current_boot_id
+from firmware.records import StopReason
+from firmware.recovery import note_reset, stop_reason_after_restart
+from firmware.store import Store
+from tests.conftest import CHARGE_POINT
+
+TX_MESSAGES = ("StartTransaction", "MeterValues", "StopTransaction")
+THREE_DAYS_S = 3 * 86400
+
+
+def seconds(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def event_stamps(csms) -> list[tuple[str, float]]:
+    """(action, date) of every transaction event the CSMS received, in arrival order."""
+    out = []
+    for m in csms.received:
+        if m.action == "MeterValues":
+            out += [(m.action, seconds(v["timestamp"])) for v in m.payload["meterValue"]]
+        elif m.action in ("StartTransaction", "StopTransaction"):
+            out.append((m.action, seconds(m.payload["timestamp"])))
+    return out
+
+
+def stored_bodies(db_path) -> list[str]:
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
+        return [row[0] for row in db.execute("SELECT body FROM outbox ORDER BY id")]
+
+
+async def test_events_before_the_clock_is_trusted_get_the_csms_time_and_nothing_leaves_earlier(
+        make_daemon, csms, tmp_path):
+    """The charger's clock is stale (the CSMS's is 3 days ahead) and NTP is not trusted: a session run
+    before the CSMS answers is recorded against CLOCK_BOOTTIME and dated from BootNotification's
+    currentTime; no message carries the stale clock's time."""
+    url = csms.url
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    await csms.stop()
+    d = await make_daemon(connectors=1, boot=False, clock_trust="csms", url=url,
+                          ocpp={"MeterValueSampleInterval": 1, "AllowOfflineTxForUnknownId": True})
+    began = time.time()
+    await d.cmd(cmd="plug", connector=1)
+    await d.cmd(cmd="tap", uid="04A1B2C3", connector=1)
+    await d.wait_state(1, status="Charging", contactor_closed=True)
+    await asyncio.sleep(2.5)
+    await d.cmd(cmd="tap", uid="04A1B2C3", connector=1)
+    await d.wait_state(1, status="Finishing", transaction_id=None)
+    ended = time.time()
+    bodies = stored_bodies(tmp_path / "state" / "evsed.db")
+    assert len(bodies) >= 5 and all('"boot:' in body for body in bodies), "undated while the clock is untrusted"
+    assert not any(f'"{time.gmtime().tm_year}-' in body for body in bodies), "no date from the stale clock"
+
+    csms.behaviour.time_offset_s = THREE_DAYS_S
+    await csms.start(port)
+    await csms.wait_for("StopTransaction", within=20)
+    stamps = event_stamps(csms)
+    assert stamps[0][0] == "StartTransaction" and stamps[-1][0] == "StopTransaction"
+    dates = [t for _, t in stamps]
+    assert dates == sorted(dates), "in order"
+    lo, hi = began + THREE_DAYS_S - 1, ended + THREE_DAYS_S + 1
+    assert all(lo <= t <= hi for t in dates), f"every event dated on the CSMS's clock: {dates} not in [{lo}, {hi}]"
+    assert 2.0 <= dates[-1] - dates[0] <= ended - began + 0.5, "the session's length is kept"
+    for m in csms.of("StatusNotification"):
+        assert "timestamp" not in m.payload or seconds(m.payload["timestamp"]) >= lo, \
+            "a status is dated only by the trusted clock"
+    assert "wall clock trusted source=csms" in d.log()
+
+
+async def test_tokens_of_a_boot_that_never_trusted_its_clock_get_ordered_upper_bounds(make_daemon, csms, tmp_path):
+    """Power lost before the clock was ever trusted: that boot's events keep their spacing and end no
+    later than this boot began; the interrupted transaction is closed with PowerLoss after them."""
+    url = csms.url
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    await csms.stop()
+    d = await make_daemon(connectors=1, boot=False, clock_trust="csms", url=url,
+                          ocpp={"MeterValueSampleInterval": 1, "AllowOfflineTxForUnknownId": True})
+    await d.cmd(cmd="plug", connector=1)
+    await d.cmd(cmd="tap", uid="04A1B2C3", connector=1)
+    await d.wait_state(1, status="Charging", contactor_closed=True)
+    await asyncio.sleep(2.2)
+    await d.stop(signal.SIGKILL)
+    db_path = tmp_path / "state" / "evsed.db"
+    with sqlite3.connect(db_path) as db:  # as if the board had rebooted: another boot id everywhere
+        boot = current_boot_id()
+        db.execute("UPDATE outbox SET body = replace(body, ?, 'an-earlier-boot')", [boot])
+        db.execute("UPDATE transactions SET started_at = replace(started_at, ?, 'an-earlier-boot')", [boot])
+        db.execute("UPDATE meta SET value = 'an-earlier-boot' WHERE name = 'boot_id'")
+    await csms.start(port)
+    restarted = time.time()
+    await make_daemon(connectors=1, boot=False, clock_trust="csms", workdir=tmp_path, url=url)
+    stop = await csms.wait_for("StopTransaction", within=20)
+    assert stop.payload["reason"] == "PowerLoss"
+    stamps = event_stamps(csms)
+    earlier = [t for a, t in stamps if a != "StopTransaction"]
+    assert len(earlier) >= 3 and earlier == sorted(earlier)
+    assert earlier[-1] <= restarted, "an upper bound: no later than this boot began"
+    assert 1.5 <= earlier[-1] - earlier[0] <= 4, "that boot's spacing is kept"
+    assert seconds(stop.payload["timestamp"]) >= earlier[-1]
+    assert not any('"boot:' in body for body in stored_bodies(db_path))
+
+
+@pytest.mark.parametrize("kind", ["Soft", "Hard"])
+async def test_reset_ends_transactions_with_its_reason_and_restarts(make_daemon, csms, kind):
+    d = await make_daemon(ocpp={"MeterValueSampleInterval": 1})
+    pid = d.proc.pid
+    await d.cmd(cmd="plug", connector=1)
+    await d.cmd(cmd="tap", uid="04A1B2C3", connector=1)
+    tx_id = await d.transaction_id(1)
+    answer = await csms.call(CHARGE_POINT, call.Reset(type=kind))
+    assert answer.status == "Accepted"
+    stop = await csms.wait_for("StopTransaction", within=10)
+    assert stop.payload["reason"] == f"{kind}Reset" and stop.payload["transactionId"] == tx_id
+    await csms.wait_until(lambda: len(csms.of("BootNotification")) == 2, within=20)
+    assert d.proc.pid == pid and d.proc.returncode is None, "the same service process, started afresh"
+    assert "reset requested by CSMS" in d.log()
+    async with asyncio.timeout(10):
+        while not d.socket.exists():
+            await asyncio.sleep(0.05)
+    await d.wait_state(1, contactor_closed=False, transaction_id=None)
+    assert len(csms.of("StopTransaction")) == 1
+
+
+def test_a_reset_cut_short_still_names_itself_at_the_next_start(tmp_path):
+    store = Store(tmp_path / "db")
+    boot = current_boot_id()
+    assert stop_reason_after_restart(store, boot) is StopReason.POWER_LOSS, "first start: no earlier boot known"
+    note_reset(store, StopReason.HARD_RESET)
+    assert stop_reason_after_restart(store, boot) is StopReason.HARD_RESET
+    assert stop_reason_after_restart(store, boot) is StopReason.REBOOT, "the mark is cleared once used"
+
+
+def test_clock_sources():
+    ntp = {"synced": False}
+    clock = Clock(Trust.NTP, current_boot_id(), ntp_check=lambda: ntp["synced"])
+    clock.refresh()
+    assert not clock.trusted and clock.stamp().startswith("boot:") and clock.stamp_or_none() is None
+    ntp["synced"] = True
+    clock.refresh()
+    assert clock.trusted and abs(seconds(clock.stamp()) - time.time()) < 1
+    csms_only = Clock(Trust.CSMS, current_boot_id(), ntp_check=lambda: True)
+    csms_only.refresh()
+    assert not csms_only.trusted, "trust = csms ignores NTP"
+    csms_only.set_from_csms("not a date")
+    assert not csms_only.trusted
+    csms_only.set_from_csms("2030-01-01T00:00:00Z")
+    assert csms_only.trusted and seconds(csms_only.stamp()) == pytest.approx(seconds("2030-01-01T00:00:00Z"), abs=1)
