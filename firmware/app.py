@@ -22,7 +22,7 @@ from firmware.local_list import LocalList
 from firmware.ocpp16.link import Ocpp16Link
 from firmware.outbox import Outbox
 from firmware.records import StopReason
-from firmware.recovery import close_interrupted, note_reset, stop_reason_after_restart
+from firmware.recovery import RESUMABLE, close_interrupted, note_reset, stop_reason_after_restart
 from firmware.safety import EnergyGate
 from firmware.status_report import StatusReporter
 from firmware.store import Store
@@ -78,7 +78,8 @@ class App:
         try:
             self.clock.refresh()
             reason = stop_reason_after_restart(self.store, self.clock.boot_id)
-            await close_interrupted(self.txs, self.charge_point.connectors, reason, self.clock)
+            await close_interrupted(self.txs, self.charge_point.connectors, reason, self.clock,
+                                    self.config.charge_point.resume_transactions)
             await self.control.start()
             self._notifier.notify(f"READY=1\nSTATUS=running, CSMS {self.link.url}")
             log.info("evsed running charge_point=%s connectors=%d backend=%s", self.config.charge_point.id,
@@ -90,7 +91,8 @@ class App:
                 log.info("stopping: opening contactors, ending transactions reason=%s", self._stop_reason)
                 self._notifier.notify("STOPPING=1")
                 self.gate.open_all("shutdown")
-                await self.charge_point.shutdown(self._stop_reason)
+                await self.charge_point.shutdown(self._stop_reason, keep_transactions=(
+                    self.config.charge_point.resume_transactions and self._stop_reason in RESUMABLE))
                 await self._flush_outbox()
                 for task in tasks:
                     task.cancel()

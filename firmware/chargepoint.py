@@ -193,10 +193,13 @@ class ChargePoint:
                             c.id, csms_id, info.status)
                 self.spawn(c.invalidated(tx))
 
-    async def shutdown(self, reason: StopReason) -> None:
-        """Stop every running transaction (contactors open first) and cancel session work."""
+    async def shutdown(self, reason: StopReason, keep_transactions: bool) -> None:
+        """Stop every running transaction (contactors open first), or with `keep_transactions` only
+        stop their energy for a resume at the next start; cancel session work."""
         for c in self.connectors.values():
-            if c.tx is not None:
+            if c.tx is not None and keep_transactions:
+                c.suspend_for_restart()
+            elif c.tx is not None:
                 await c.stop(reason)
             c.clear_pending()
         for task in list(self._tasks):

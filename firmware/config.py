@@ -25,6 +25,10 @@ class ChargePointSection:
     vendor: str = "evsed"
     model: str = "evsed"
     serial_number: str = ""
+    resume_transactions: bool = False
+    """A transaction cut off by a restart of evsed or a power cut goes on (same transactionId, no
+    StopTransaction) when evsed starts again with the EV still plugged in; SIGTERM then keeps
+    transactions open. Off: they end with reason Reboot, PowerLoss, SoftReset or HardReset."""
 
     def problems(self) -> list[tuple[str, str]]:
         out = []

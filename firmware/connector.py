@@ -213,6 +213,25 @@ class Connector:
             self._sampler = asyncio.create_task(self._sample_periodically(self.tx), name=f"sampler-{self.id}")
             self.refresh()
 
+    @guarded
+    async def resume(self, tx: Transaction, last_energy_wh: float) -> None:
+        """A transaction interrupted by a restart goes on: the same records, the contactor closes again."""
+        async with self._session_lock:
+            self.tx, self.last_energy_wh = tx, last_energy_wh
+            self.devices.lock.lock()
+            self._energize()
+            self._sampler = asyncio.create_task(self._sample_periodically(tx), name=f"sampler-{self.id}")
+            self.refresh()
+        log.warning("interrupted transaction resumed connector=%d tx_ref=%d transactionId=%s",
+                    self.id, tx.ref, tx.csms_id)
+
+    def suspend_for_restart(self) -> None:
+        """Shutdown with resume configured: energy stops, the transaction stays open in the database."""
+        self._gate.open(self.id, "shutdown, transaction kept for resume")
+        if self._sampler is not None:
+            self._sampler.cancel()
+            self._sampler = None
+
     def _energize(self) -> None:
         self._gate.close(self.id, authorized_transaction=self.tx is not None and not self.energy_withheld,
                          plugged=self.devices.plug.state.plugged)

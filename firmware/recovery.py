@@ -4,6 +4,8 @@ OCPP 1.6 StopTransaction reason: SoftReset or HardReset when a Reset.req was bei
 PowerLoss when the whole system lost power (the kernel's boot id changed), Reboot when only the
 daemon restarted (crash, watchdog, kill). meterStop is the meter's own register read now (a real
 meter kept counting), else the last stored reading.
+
+With `[charge_point] resume_transactions`, a transaction whose EV is still plugged in goes on instead.
 """
 
 import logging
@@ -18,6 +20,8 @@ from hal import MeterError
 log = logging.getLogger(__name__)
 
 RESET_META = "reset_in_progress"
+RESUMABLE = (StopReason.REBOOT, StopReason.POWER_LOSS)
+"""A Reset.req ends transactions (OCPP 1.6 §5.15) even where resuming is configured."""
 
 
 def note_reset(store: Store, reason: StopReason) -> None:
@@ -40,11 +44,15 @@ def stop_reason_after_restart(store: Store, boot_id: str) -> StopReason:
 
 
 async def close_interrupted(txs: TransactionStore, connectors: dict[int, Connector], reason: StopReason,
-                            clock: Clock) -> int:
-    """Record the end of every unfinished transaction; returns how many were closed."""
+                            clock: Clock, resume: bool) -> int:
+    """Resume or record the end of every unfinished transaction; returns how many were closed."""
     unfinished = txs.unfinished()
+    closed = 0
     for tx, last_energy_wh in unfinished:
         connector = connectors.get(tx.connector)
+        if resume and connector is not None and connector.devices.plug.state.plugged and reason in RESUMABLE:
+            await connector.resume(tx, last_energy_wh)
+            continue
         energy_wh = last_energy_wh
         if connector is not None:
             try:
@@ -53,4 +61,5 @@ async def close_interrupted(txs: TransactionStore, connectors: dict[int, Connect
                 log.warning("meter unreadable, using last stored reading connector=%d error=%s", tx.connector, e)
         txs.end(tx, max(round(energy_wh), tx.meter_start), clock.stamp(), reason, None, None, None)
         log.warning("interrupted transaction closed connector=%d tx_ref=%d reason=%s", tx.connector, tx.ref, reason)
-    return len(unfinished)
+        closed += 1
+    return closed

@@ -18,19 +18,20 @@ STARTUP_S = 15.0
 
 
 def config_text(url: str, db: Path, connectors: int = 2, ocpp: dict[str, Any] | None = None,
-                clock_trust: str = "ntp") -> str:
+                **options: Any) -> str:
     return sim_config_text(url, db, CHARGE_POINT, connectors=connectors, log_level="debug", reconnect_max_s=5,
-                           ocpp=ocpp, clock_trust=clock_trust)
+                           ocpp=ocpp, **options)
 
 
 class Daemon:
     """`python -m firmware run` in a subprocess; its log goes to `log_path`."""
 
     def __init__(self, workdir: Path, url: str, connectors: int = 2, ocpp: dict[str, Any] | None = None,
-                 clock_trust: str = "ntp") -> None:
+                 **options: Any) -> None:
+        """`options`: further `sim_config_text` settings (clock_trust, resume_transactions)."""
         self.workdir = workdir
         self.config = workdir / "evsed.toml"
-        self.config.write_text(config_text(url, workdir / "state" / "evsed.db", connectors, ocpp, clock_trust))
+        self.config.write_text(config_text(url, workdir / "state" / "evsed.db", connectors, ocpp, **options))
         self.socket = workdir / "state" / "evsed.sock"
         self.log_path = workdir / "daemon.log"
         self.proc: asyncio.subprocess.Process | None = None
@@ -105,8 +106,8 @@ async def make_daemon(tmp_path, csms):
     daemons: list[Daemon] = []
 
     async def make(connectors: int = 2, ocpp: dict[str, Any] | None = None, boot: bool = True,
-                   workdir: Path | None = None, clock_trust: str = "ntp", url: str | None = None) -> Daemon:
-        d = Daemon(workdir or tmp_path, url or csms.url, connectors, ocpp, clock_trust)
+                   workdir: Path | None = None, url: str | None = None, **options: Any) -> Daemon:
+        d = Daemon(workdir or tmp_path, url or csms.url, connectors, ocpp, **options)
         daemons.append(d)
         seen = len(csms.received)
         await d.start()

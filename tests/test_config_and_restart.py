@@ -152,3 +152,39 @@ async def test_sim_command_line(make_daemon, csms):
     proc = await asyncio.create_subprocess_exec(*run, "card", "04a1b2c3", stdout=asyncio.subprocess.PIPE)
     out, _ = await proc.communicate()
     assert json.loads(out)["cache"]["status"] == "Accepted", "the CSMS's Authorize answer was cached"
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+async def test_resume_configured_keeps_the_transaction_through_a_restart(make_daemon, csms, tmp_path, how):
+    """`resume_transactions = true`: killed or stopped mid-session with the EV still plugged in, the
+    charger goes on with the same transaction: no StopTransaction until the driver ends it."""
+    options = {"ocpp": {"MeterValueSampleInterval": 1}, "resume_transactions": True}
+    d = await make_daemon(**options)
+    await d.cmd(cmd="plug", connector=1)
+    await d.cmd(cmd="tap", uid="04A1B2C3", connector=None)
+    tx_id = await d.transaction_id(1)
+    assert await d.stop(how) == (0 if how == signal.SIGTERM else -signal.SIGKILL)
+    after_kill = len(csms.received)
+    d = await make_daemon(boot=False, workdir=tmp_path, **options)
+    c = await d.wait_state(1, status="Charging", contactor_closed=True, transaction_id=tx_id)
+    assert c["plugged"], "the EV stayed plugged in through the restart"
+    await csms.wait_for("MeterValues", within=5, after=after_kill, where=lambda p: p.get("transactionId") == tx_id)
+    assert not csms.of("StopTransaction")
+    await d.cmd(cmd="tap", uid="04A1B2C3", connector=None)
+    stop = await csms.wait_for("StopTransaction")
+    assert stop.payload["transactionId"] == tx_id and stop.payload["reason"] == "Local"
+    assert len(csms.of("StartTransaction")) == 1 and "interrupted transaction resumed" in d.log()
+
+
+async def test_resume_configured_but_the_ev_left_closes_the_transaction(make_daemon, csms, tmp_path):
+    options = {"ocpp": {"MeterValueSampleInterval": 1}, "resume_transactions": True}
+    d = await make_daemon(**options)
+    await d.cmd(cmd="plug", connector=1)
+    await d.cmd(cmd="tap", uid="04A1B2C3", connector=None)
+    tx_id = await d.transaction_id(1)
+    await d.stop(signal.SIGKILL)
+    (tmp_path / "state" / "sim-ev-1.json").write_text('{"plugged": false, "requesting": false}')  # driver left
+    d = await make_daemon(boot=False, workdir=tmp_path, **options)
+    stop = await csms.wait_for("StopTransaction", within=15)
+    assert stop.payload["transactionId"] == tx_id and stop.payload["reason"] == "Reboot"
+    await d.wait_state(1, status="Available", contactor_closed=False, transaction_id=None)

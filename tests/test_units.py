@@ -101,7 +101,7 @@ async def test_minimum_status_duration_debounces(tmp_path):
 
 async def test_sim_meter_integrates_only_while_energy_flows_and_keeps_its_register(tmp_path):
     contactor = SimContactor(on_change=lambda: meter.settle())
-    ev = SimEV(36_000.0, on_change=lambda: meter.settle())
+    ev = SimEV(36_000.0, tmp_path / "ev.json", on_change=lambda: meter.settle())
     meter = SimMeter(lambda: ev.draw_w(contactor.commanded_closed), tmp_path / "register.json")
     ev.plug()
     await asyncio.sleep(0.2)

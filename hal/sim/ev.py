@@ -2,16 +2,23 @@
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 from hal.plug import PlugSensor, PlugState
+from hal.sim import persist
 
 
 class SimEV(PlugSensor):
-    """Plug sensor of a simulated connector; the EV draws `max_power_w` while requesting."""
+    """Plug sensor of a simulated connector; the EV draws `max_power_w` while requesting.
 
-    def __init__(self, max_power_w: float, on_change: Callable[[], None] | None = None) -> None:
+    The EV stays plugged through a restart of the charger: its state is kept in `state_path`.
+    """
+
+    def __init__(self, max_power_w: float, state_path: Path, on_change: Callable[[], None] | None = None) -> None:
         self.max_power_w = max_power_w
-        self._state = PlugState()
+        self._path = state_path
+        saved = persist.load(state_path)
+        self._state = PlugState() if saved is None else PlugState(**saved)
         self._queue: asyncio.Queue[PlugState] = asyncio.Queue()
         self._on_change = on_change
 
@@ -40,6 +47,7 @@ class SimEV(PlugSensor):
         if self._on_change is not None:
             self._on_change()
         self._state = state
+        persist.save(self._path, {"plugged": state.plugged, "requesting": state.requesting})
         self._queue.put_nowait(state)
 
     async def changes(self) -> AsyncIterator[PlugState]:

@@ -1,12 +1,11 @@
 """Simulated energy meter: integrates power over time; its register survives restarts."""
 
-import json
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from hal.meter import EnergyMeter, MeterReading
+from hal.sim import persist
 
 NOMINAL_VOLTAGE_V = 230.0
 
@@ -26,18 +25,8 @@ class SimMeter(EnergyMeter):
         self._since = time.monotonic()
 
     def _load(self) -> float:
-        try:
-            return float(json.loads(self._path.read_text())["energy_wh"])
-        except FileNotFoundError:
-            return 0.0
-
-    def _save(self) -> None:
-        tmp = self._path.with_suffix(".tmp")
-        with open(tmp, "w") as f:
-            json.dump({"energy_wh": self._energy_wh}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self._path)
+        saved = persist.load(self._path)
+        return 0.0 if saved is None else float(saved["energy_wh"])
 
     def settle(self) -> None:
         """Integrate the energy drawn since the last settle.
@@ -48,7 +37,7 @@ class SimMeter(EnergyMeter):
         power_w = self._power_source()
         if power_w:
             self._energy_wh += power_w * (now - self._since) / 3600.0
-            self._save()
+            persist.save(self._path, {"energy_wh": self._energy_wh})
         self._since = now
 
     async def read(self) -> MeterReading:
