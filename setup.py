@@ -1,5 +1,6 @@
 """evsed: charge point controller daemon for Raspberry-Pi-class EV chargers."""
 
+import glob
 from pathlib import Path
 
 from setuptools import find_packages, setup
@@ -13,7 +14,8 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.11",
     packages=find_packages(include=["firmware", "firmware.*", "hal", "hal.*", "drivers", "drivers.*"]),
-    data_files=[("share/evsed/config", ["config/evsed.toml"])],
+    data_files=[("share/evsed/config", ["config/evsed.toml"]),
+                ("share/evsed/meters", sorted(glob.glob("config/meters/*.toml")))],
     install_requires=[
         "ocpp==2.1.0",
         "websockets==17.4",
@@ -32,7 +34,7 @@ setup(
         "nfc": ["nfcpy==1.0.4"],
         # PC/SC readers through pcscd; pyscard compiles against libpcsclite-dev.
         "pcsc": ["pyscard==2.3.1"],
-        # GPIO pin libraries behind gpiozero: RPi.GPIO on the Pi 2-4 and Zero 2 W, lgpio on the Pi 5.
+        # GPIO pin libraries behind gpiozero (which tries lgpio first; RPi.GPIO does not run on the Pi 5).
         "pi": [
             "RPi.GPIO==0.7.1; platform_machine in 'armv7l aarch64'",
             "lgpio==0.2.2.0; platform_machine in 'armv7l aarch64'",

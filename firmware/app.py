@@ -129,7 +129,7 @@ class App:
 
     def _control_handlers(self) -> dict[str, Handler]:
         return {"state": self._state, "card": self._card, "tap": self._tap, "plug": self._plug, "unplug": self._unplug,
-                "pause": self._pause, "resume": self._resume, "link": self._link}
+                "pause": self._pause, "resume": self._resume, "link": self._link, "fault": self._fault}
 
     async def _state(self, request: dict[str, Any]) -> dict[str, Any]:
         connectors = []
@@ -145,6 +145,8 @@ class App:
                 "transaction_id": c.tx.csms_id if c.tx else None, "tx_ref": c.tx.ref if c.tx else None,
                 "id_tag": c.tx.id_tag if c.tx else None, "plugged": plug.plugged, "ev_requesting": plug.requesting,
                 "locked": c.devices.lock.locked, "error_code": c.fault.error_code.value if c.fault else "NoError",
+                "fault_info": c.fault.info if c.fault else None,
+                "vendor_error_code": c.fault.vendor_error_code if c.fault else None,
                 "awaiting_start": c.pending is not None,
             })
             if self.hardware.sim is not None:
@@ -152,6 +154,7 @@ class App:
         return {
             "charge_point": self.config.charge_point.id,
             "connectors": connectors,
+            "reader_problem": self.hardware.shared_reader.problem if self.hardware.shared_reader else None,
             "link": {"url": self.link.url, "connected": self.link.connected, "wanted": self.link.wanted,
                      "registration": self.link.registration.value},
             "outbox": {"depth": self.outbox.depth(), "oldest_unsent": self.outbox.oldest(),
@@ -207,6 +210,27 @@ class App:
 
     async def _resume(self, request: dict[str, Any]) -> dict[str, Any]:
         self._sim_connector(request).ev.request(True)
+        return {}
+
+    async def _fault(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Fault injection on the simulated devices: meter N, weld N, reader N (0: the shared one)."""
+        on = bool(request.get("on"))
+        device = request.get("device")
+        if device == "reader" and request.get("connector") == 0:
+            station = self.hardware.sim
+            if station is None:
+                raise ControlError("not a simulated charge point (hardware backend is not 'sim')")
+            station.reader.failing = on
+        elif device == "reader":
+            self._sim_connector(request).reader.failing = on
+        elif device == "meter":
+            self._sim_connector(request).meter.failing = on
+        elif device == "weld":
+            self._sim_connector(request).contactor.weld(on)
+        else:
+            raise ControlError("device must be 'meter', 'weld' or 'reader'")
+        log.warning("simulated fault %s device=%s connector=%s", "injected" if on else "cleared", device,
+                    request.get("connector"))
         return {}
 
     async def _link(self, request: dict[str, Any]) -> dict[str, Any]:

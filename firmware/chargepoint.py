@@ -13,9 +13,12 @@ from firmware.connector import Connector
 from firmware.connector_status import ErrorCode, Status, StatusMachine
 from firmware.records import IdTagInfo, StopReason, same_id_tag
 from firmware.status_report import StatusReport, StatusReporter
+from firmware.supervision import Supervisor
 from hal import CardReader, LedPattern, PlugState
 
 log = logging.getLogger(__name__)
+
+READER_CHECK_S = 1.0
 
 
 class ChargePoint:
@@ -26,27 +29,47 @@ class ChargePoint:
         self._authorizer = authorizer
         self._reporter = reporter
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._main_error = ErrorCode.NO_ERROR
+        self._list_conflict = False
+        self._reader_problem: str | None = None
         self._main = StatusMachine(0, Status.AVAILABLE, lambda old, new, cell: self._report_main())
         self._report_main()
         authorizer.on_conflict = self._local_list_conflict
 
     def _report_main(self) -> None:
-        self._reporter.changed(StatusReport(0, self._main.status, self._main_error))
+        """Connector 0 (the charge point): ReaderFailure while the shared reader has a problem, else
+        LocalListConflict while the CSMS contradicts the Local List, else NoError."""
+        if self._reader_problem is not None:
+            report = StatusReport(0, self._main.status, ErrorCode.READER_FAILURE, info=self._reader_problem[:50])
+        else:
+            report = StatusReport(0, self._main.status, ErrorCode.LOCAL_LIST_CONFLICT if self._list_conflict
+                                  else ErrorCode.NO_ERROR)
+        self._reporter.changed(report)
 
     def _local_list_conflict(self, active: bool) -> None:
         """OCPP 1.6 §3.5: the CSMS contradicted the Local List; connector 0 reports LocalListConflict
         until a list update arrives."""
-        self._main_error = ErrorCode.LOCAL_LIST_CONFLICT if active else ErrorCode.NO_ERROR
+        self._list_conflict = active
         self._report_main()
+
+    async def _watch_reader_health(self, reader: CardReader) -> None:
+        """The shared reader's problem (unplugged, broken) shows on connector 0 as ReaderFailure."""
+        while True:
+            if reader.problem != self._reader_problem:
+                self._reader_problem = reader.problem
+                log.log(logging.ERROR if reader.problem else logging.WARNING, "card reader %s problem=%s",
+                        "failing" if reader.problem else "works again", reader.problem)
+                self._report_main()
+            await asyncio.sleep(READER_CHECK_S)
 
     async def run(self) -> None:
         """Watch every reader and plug sensor until cancelled."""
         async with asyncio.TaskGroup() as group:
             if self._shared_reader is not None:
                 group.create_task(self._watch_reader(self._shared_reader, None))
+                group.create_task(self._watch_reader_health(self._shared_reader))
             for connector in self.connectors.values():
                 group.create_task(self._watch_plug(connector))
+                group.create_task(Supervisor(connector).run())
                 if connector.devices.reader is not None:
                     group.create_task(self._watch_reader(connector.devices.reader, connector.id))
 

@@ -41,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     link.add_argument("state", choices=["down", "up"])
     actions.add_parser("state", help="print connectors, link and queue as JSON")
     actions.add_parser("card", help="print what the charger stores about an idTag, as JSON").add_argument("id_tag")
+    for name, text in (("fault", "inject a device fault"), ("clear", "clear an injected fault")):
+        fault = actions.add_parser(name, help=f"{text}: meter N (no answer), weld N (contact welded closed), "
+                                              "reader N (0: the shared reader)")
+        fault.add_argument("device", choices=["meter", "weld", "reader"])
+        fault.add_argument("connector", type=int, metavar="N")
 
     commands.add_parser("demo", help="run the whole story on one machine: local CSMS, simulated charger")
 
@@ -80,6 +85,8 @@ def _sim(args: argparse.Namespace, config: Config) -> int:
         command["state"] = args.state
     elif args.action == "card":
         command["id_tag"] = args.id_tag
+    elif args.action in ("fault", "clear"):
+        command.update(cmd="fault", device=args.device, connector=args.connector, on=args.action == "fault")
     elif args.action != "state":
         command["connector"] = args.connector
     try:

@@ -4,6 +4,7 @@ Unknown keys, wrong types and missing required values raise ConfigError naming t
 """
 
 import tomllib
+import types
 import typing
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from pathlib import Path
@@ -74,10 +75,151 @@ class SimSection:
         return [] if 0 < self.power_w <= 400_000 else [("power_w", "must be in (0, 400000]")]
 
 
+GPIO_PINS = range(28)
+"""BCM GPIO numbers on the 40-pin header of every Pi from the Pi 2 to the Pi 5."""
+BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+
+
+def _pin_problems(names: dict[str, int | None]) -> list[tuple[str, str]]:
+    return [(name, f"must be a BCM GPIO number 0-27, got {pin}")
+            for name, pin in names.items() if pin is not None and pin not in GPIO_PINS]
+
+
+@dataclass(frozen=True)
+class ReaderSection:
+    driver: Literal["nfc", "pcsc"]
+    device: str = ""
+    """nfc: the nfcpy device path (`tty:S0:pn532`, `tty:AMA0:pn532`, `usb`); pcsc: part of the
+    reader's name as pcscd lists it ("" = the first reader)."""
+
+    def problems(self) -> list[tuple[str, str]]:
+        if self.driver == "nfc" and not self.device:
+            return [("device", "an nfc reader needs its nfcpy path, e.g. 'tty:S0:pn532' or 'usb'")]
+        return []
+
+
+@dataclass(frozen=True)
+class ContactorSection:
+    pin: int
+    """Output driving the contactor's relay; the relay must be wired fail-open (see README)."""
+    active_high: bool = True
+    feedback_pin: int | None = None
+    """Auxiliary contact input: what the contactor really did."""
+    feedback_active_high: bool = True
+    feedback_timeout_s: float = 0.5
+    """How long the feedback may disagree with the command before the connector is Faulted."""
+    trip_pin: int | None = None
+    """Output to an upstream shunt-trip breaker, driven when the contact is welded closed."""
+    trip_active_high: bool = True
+
+    def problems(self) -> list[tuple[str, str]]:
+        out = _pin_problems({"pin": self.pin, "feedback_pin": self.feedback_pin, "trip_pin": self.trip_pin})
+        if not 0.05 <= self.feedback_timeout_s <= 10:
+            out.append(("feedback_timeout_s", "must be between 0.05 and 10"))
+        return out
+
+    def pins(self) -> list[int]:
+        return [p for p in (self.pin, self.feedback_pin, self.trip_pin) if p is not None]
+
+
+@dataclass(frozen=True)
+class PlugSection:
+    pin: int
+    """Input: an EV is plugged in (control-pilot state B or C, or a plug switch)."""
+    active_high: bool = True
+    request_pin: int | None = None
+    """Input: the EV asks for energy (pilot state C). Without it a plugged EV counts as asking."""
+    request_active_high: bool = True
+    debounce_s: float = 0.05
+    pilot_fault_pin: int | None = None
+    """Output asking the control-pilot board for state F (EV must stop drawing)."""
+    pilot_fault_active_high: bool = True
+
+    def problems(self) -> list[tuple[str, str]]:
+        out = _pin_problems({"pin": self.pin, "request_pin": self.request_pin,
+                             "pilot_fault_pin": self.pilot_fault_pin})
+        if not 0 <= self.debounce_s <= 1:
+            out.append(("debounce_s", "must be between 0 and 1"))
+        return out
+
+    def pins(self) -> list[int]:
+        return [p for p in (self.pin, self.request_pin, self.pilot_fault_pin) if p is not None]
+
+
+@dataclass(frozen=True)
+class LedSection:
+    pins: list[int]
+    """One pin (a single LED) or three (red, green, blue of an RGB LED)."""
+    active_high: bool = True
+
+    def problems(self) -> list[tuple[str, str]]:
+        if len(self.pins) not in (1, 3):
+            return [("pins", "give one pin (single LED) or three (red, green, blue)")]
+        return _pin_problems({f"pins[{i}]": p for i, p in enumerate(self.pins)})
+
+
+@dataclass(frozen=True)
+class MeterSection:
+    profile: str
+    """A meter profile name from config/meters (e.g. "sdm630") or the path of a profile file."""
+    port: str = ""
+    """Modbus RTU: the serial port (e.g. /dev/ttyUSB0, /dev/serial0)."""
+    host: str = ""
+    """Modbus TCP: the meter's or gateway's address."""
+    tcp_port: int = 502
+    baudrate: int = 9600
+    parity: Literal["N", "E", "O"] = "N"
+    stopbits: int = 1
+    unit_id: int = 1
+
+    def problems(self) -> list[tuple[str, str]]:
+        out = []
+        if bool(self.port) == bool(self.host):
+            out.append(("port", "give either port (Modbus RTU) or host (Modbus TCP)"))
+        if not 1 <= self.unit_id <= 247:
+            out.append(("unit_id", "must be between 1 and 247"))
+        if self.baudrate not in BAUD_RATES:
+            out.append(("baudrate", f"must be one of {', '.join(map(str, BAUD_RATES))}"))
+        if self.stopbits not in (1, 2):
+            out.append(("stopbits", "must be 1 or 2"))
+        if not 1 <= self.tcp_port <= 65535:
+            out.append(("tcp_port", "must be a TCP port number"))
+        return out
+
+
+@dataclass(frozen=True)
+class ConnectorHardware:
+    contactor: ContactorSection
+    meter: MeterSection
+    plug: PlugSection
+    led: LedSection | None = None
+    reader: ReaderSection | None = None
+    """A reader for this connector only, besides the charge point's shared one."""
+
+    def pins(self) -> list[int]:
+        return [*self.contactor.pins(), *self.plug.pins(), *(self.led.pins if self.led else [])]
+
+
 @dataclass(frozen=True)
 class HardwareSection:
-    backend: Literal["sim"]
+    backend: Literal["sim", "pi"]
+    """"sim": simulated devices driven by `evsed sim`; "pi": the devices configured below."""
     sim: SimSection = field(default_factory=SimSection)
+    reader: ReaderSection | None = None
+    """The charge point's shared card reader."""
+    connector: dict[str, ConnectorHardware] = field(default_factory=dict)
+    """Per connector number ("1", "2", …) its devices, for backend "pi"."""
+
+    def problems(self) -> list[tuple[str, str]]:
+        if self.backend == "sim" and (self.connector or self.reader):
+            return [("backend", 'device tables are for backend "pi"; the simulated backend has its own devices')]
+        seen: dict[int, str] = {}
+        for n, devices in sorted(self.connector.items()):
+            for pin in devices.pins():
+                if pin in seen:
+                    return [(f"connector.{n}", f"GPIO {pin} is already used by connector {seen[pin]}")]
+                seen[pin] = n
+        return []
 
 
 @dataclass(frozen=True)
@@ -110,6 +252,16 @@ class Config:
     ocpp: dict[str, Value] = field(default_factory=dict)
     """Initial values of OCPP configuration keys, under their OCPP names."""
 
+    def problems(self) -> list[tuple[str, str]]:
+        if self.hardware.backend != "pi":
+            return []
+        wanted = {str(n) for n in range(1, self.charge_point.connectors + 1)}
+        if set(self.hardware.connector) != wanted:
+            found = ", ".join(sorted(self.hardware.connector)) or "none"
+            return [("hardware", f'backend "pi" needs a [hardware.connector.N] table for each connector '
+                                 f'{", ".join(sorted(wanted))}; found {found}')]
+        return []
+
     @property
     def control_socket(self) -> Path:
         return self.storage.path.parent / "evsed.sock"
@@ -121,6 +273,14 @@ def _convert(name: str, table_path: str, kind: Any, value: object) -> object:
     `table_path` is the dotted TOML table name the value would open if it is a table.
     """
     origin = typing.get_origin(kind)
+    if origin is types.UnionType:  # `X | None`: TOML has no null, so a given value is an X
+        (kind,) = (arg for arg in typing.get_args(kind) if arg is not type(None))
+        return _convert(name, table_path, kind, value)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{name}: expected an array, got {type_name(type(value))}")
+        (item,) = typing.get_args(kind)
+        return [_convert(f"{name}[{i}]", table_path, item, v) for i, v in enumerate(value)]
     if origin is Literal:
         if value not in typing.get_args(kind):
             choices = ", ".join(repr(c) for c in typing.get_args(kind))
@@ -133,6 +293,9 @@ def _convert(name: str, table_path: str, kind: Any, value: object) -> object:
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{name}: expected a table, got {type_name(type(value))}")
+        item = typing.get_args(kind)[1]
+        if is_dataclass(item):
+            return {key: _convert(_label(table_path, key), f"{table_path}.{key}", item, v) for key, v in value.items()}
         return value
     expected = {Path: str, float: (int, float)}.get(kind, kind)
     if (isinstance(value, bool) and kind is not bool) or not isinstance(value, expected):

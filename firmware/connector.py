@@ -75,6 +75,12 @@ class ConnectorDevices:
     led: StatusLed
     reader: CardReader | None = None
     """A reader that belongs to this connector only (besides the charge point's shared one)."""
+    feedback_timeout_s: float = 0.5
+    """How long the contactor's feedback may disagree with its command (see `firmware.supervision`)."""
+
+
+class BackwardsReading(MeterError):
+    """The meter's import register read lower than before: the reading is rejected."""
 
 
 @dataclass
@@ -194,10 +200,9 @@ class Connector:
                 self.pending.timer.cancel()
                 self.pending = None
             try:
-                reading = await self.devices.meter.read()
+                reading = await self.read_meter()
             except MeterError as e:
-                log.error("meter unreadable, transaction not started connector=%d error=%s", self.id, e)
-                self.refresh()
+                await self._meter_failed(e)
                 return
             timestamp = self._clock.stamp()
             self.last_energy_wh = reading.energy_wh
@@ -232,6 +237,16 @@ class Connector:
             self._sampler.cancel()
             self._sampler = None
 
+    async def read_meter(self) -> MeterReading:
+        """Read the meter; a reading whose import register went backwards is rejected and logged."""
+        reading = await self.devices.meter.read()
+        if self.last_energy_wh is not None and reading.energy_wh < self.last_energy_wh - 0.5:
+            log.error("meter reading went backwards, rejected connector=%d energy_wh=%.1f last_wh=%.1f",
+                      self.id, reading.energy_wh, self.last_energy_wh)
+            raise BackwardsReading(f"import register went from {self.last_energy_wh} to {reading.energy_wh} Wh")
+        self.last_energy_wh = reading.energy_wh
+        return reading
+
     def _energize(self) -> None:
         self._gate.close(self.id, authorized_transaction=self.tx is not None and not self.energy_withheld,
                          plugged=self.devices.plug.state.plugged)
@@ -250,11 +265,12 @@ class Connector:
             if interval <= 0:
                 continue
             try:
-                reading = await self.devices.meter.read()
-            except MeterError as e:
-                log.warning("meter read failed connector=%d error=%s", self.id, e)
+                reading = await self.read_meter()
+            except BackwardsReading:
                 continue
-            self.last_energy_wh = reading.energy_wh
+            except MeterError as e:
+                await self._meter_failed(e)
+                return
             self._txs.sample(tx, self._sample(reading, "MeterValuesSampledData",
                                               metering.ReadingContext.SAMPLE_PERIODIC, self._clock.stamp()),
                              reading.energy_wh)
@@ -277,7 +293,7 @@ class Connector:
                     task.cancel()  # (a failing task ends the session itself, uncancelled)
             self._sampler = self._energy_limit = None
             try:
-                reading: MeterReading | None = await self.devices.meter.read()
+                reading: MeterReading | None = await self.read_meter()
             except Exception as e:  # the end must be recorded whatever the meter does
                 log.error("meter unreadable at stop, using last reading connector=%d error=%r", self.id, e)
                 reading = None
@@ -360,6 +376,41 @@ class Connector:
             self.devices.lock.unlock()
 
     # --- faults -------------------------------------------------------------------------------
+
+    async def _meter_failed(self, error: MeterError) -> None:
+        await self.hardware_failed(Fault(ErrorCode.POWER_METER_FAILURE, info=str(error)[:50]))
+
+    async def hardware_failed(self, fault: Fault, *, welded: bool = False) -> None:
+        """A device failed: energy stops, a running session ends (reason Other), and the connector
+        reports Faulted with the OCPP 1.6 ChargePointErrorCode until `hardware_recovered`.
+
+        A contact welded closed is the dangerous case: the upstream shunt trip is driven and the EV is
+        told to stop drawing (control pilot state F), where those outputs are wired.
+        """
+        self._gate.open(self.id, fault.error_code)
+        if welded:
+            self.devices.contactor.trip()
+            self.devices.plug.signal_fault(True)
+        if self.fault == fault:
+            return
+        log.error("connector faulted connector=%d error_code=%s info=%s vendor_error_code=%s", self.id,
+                  fault.error_code, fault.info, fault.vendor_error_code)
+        self.fault = fault
+        if self.pending is not None:
+            self.pending.timer.cancel()
+            self.pending = None
+        self.refresh()
+        if self.tx is not None:
+            await self._stop(StopReason.OTHER, None)
+
+    def hardware_recovered(self, error_code: ErrorCode) -> None:
+        """The device behind `error_code` works again: the fault clears."""
+        if self.fault is None or self.fault.error_code is not error_code:
+            return
+        self.fault = None
+        self.devices.plug.signal_fault(False)
+        log.warning("connector fault cleared connector=%d error_code=%s", self.id, error_code)
+        self.refresh()
 
     async def fail(self, error: Exception) -> None:
         """An error inside the session: open the contactor first, then report Faulted and stop.

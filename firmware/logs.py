@@ -15,3 +15,5 @@ def setup_logging(level: str) -> None:
     logging.getLogger("ocpp").setLevel(logging.WARNING)
     logging.getLogger("websockets").setLevel(logging.WARNING)
     logging.getLogger("transitions").setLevel(logging.WARNING)
+    # pymodbus logs a multi-line frame dump at ERROR on every timeout; the meter driver reports failures.
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)

@@ -10,9 +10,17 @@ from hal.uid import normalise_uid
 class SimCardReader(CardReader):
     def __init__(self) -> None:
         self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self.failing = False
+        """Fault injection: the reader is gone (unplugged, broken)."""
+
+    @property
+    def problem(self) -> str | None:
+        return "simulated reader does not answer (fault injected)" if self.failing else None
 
     def present(self, uid: str) -> str:
-        """Present a card; returns the normalised UID. Raises ValueError for a malformed UID."""
+        """Present a card; returns the normalised UID. Raises ValueError for a malformed UID or a failing reader."""
+        if self.failing:
+            raise ValueError("the reader is failing (fault injected): no card can be read")
         normalised = normalise_uid(uid)
         self._queue.put_nowait(normalised)
         return normalised

@@ -1,4 +1,4 @@
-"""Simulated contactor whose auxiliary-contact feedback follows the command."""
+"""Simulated contactor whose auxiliary-contact feedback follows the command, unless welded."""
 
 import time
 from collections.abc import Callable
@@ -9,6 +9,10 @@ from hal.contactor import Contactor
 class SimContactor(Contactor):
     def __init__(self, on_change: Callable[[], None] | None = None) -> None:
         self._closed = False
+        self.welded = False
+        """Fault injection: the contact is welded closed (feedback and power stay on whatever the command)."""
+        self.tripped = False
+        """Whether the upstream shunt trip was driven."""
         self._on_change = on_change
         self.changed_at = time.monotonic()
         """When the contact last moved (CLOCK_MONOTONIC, comparable across processes on Linux)."""
@@ -31,6 +35,24 @@ class SimContactor(Contactor):
     def commanded_closed(self) -> bool:
         return self._closed
 
+    def weld(self, welded: bool) -> None:
+        if self._on_change is not None:
+            self._on_change()
+        self.welded = welded
+        if not welded:
+            self.tripped = False
+
+    def trip(self) -> None:
+        if self._on_change is not None:
+            self._on_change()
+        self.tripped = True
+
     @property
     def feedback_closed(self) -> bool:
-        return self._closed
+        """The auxiliary contact: closed when commanded or welded."""
+        return self._closed or self.welded
+
+    @property
+    def conducting(self) -> bool:
+        """Energy can flow: the contact is closed and the shunt trip has not cut the supply."""
+        return self.feedback_closed and not self.tripped

@@ -4,7 +4,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from hal.meter import EnergyMeter, MeterReading
+from hal.meter import EnergyMeter, MeterError, MeterReading
 from hal.sim import persist
 
 NOMINAL_VOLTAGE_V = 230.0
@@ -23,6 +23,8 @@ class SimMeter(EnergyMeter):
         self._phases = phases
         self._energy_wh = self._load()
         self._since = time.monotonic()
+        self.failing = False
+        """Fault injection: the meter stops answering (its register keeps counting)."""
 
     def _load(self) -> float:
         saved = persist.load(self._path)
@@ -42,6 +44,8 @@ class SimMeter(EnergyMeter):
 
     async def read(self) -> MeterReading:
         self.settle()
+        if self.failing:
+            raise MeterError("simulated meter does not answer (fault injected)")
         power_w = self._power_source()
         current = power_w / (NOMINAL_VOLTAGE_V * self._phases)
         return MeterReading(

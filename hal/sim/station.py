@@ -34,5 +34,5 @@ class SimStation:
         # The meter integrates up to the instant before the contactor or the EV changes the power.
         contactor = SimContactor(on_change=lambda: meter.settle())
         ev = SimEV(ev_power_w, state_dir / f"sim-ev-{n}.json", on_change=lambda: meter.settle())
-        meter = SimMeter(lambda: ev.draw_w(contactor.commanded_closed), state_dir / f"sim-meter-{n}.json")
+        meter = SimMeter(lambda: ev.draw_w(contactor.conducting), state_dir / f"sim-meter-{n}.json")
         return SimConnector(contactor, meter, ev, SimLock(), SimLed(), SimCardReader())
