@@ -41,6 +41,7 @@ writes the inactive 1 (`output_with_state` is not specialised for lgpio in gpioz
 """
 
 import logging
+from dataclasses import dataclass
 
 from gpiozero import Factory
 
@@ -49,11 +50,20 @@ from drivers.gpio_pins import output_device, release
 log = logging.getLogger(__name__)
 
 
-def force_open(outputs: list[tuple[int, bool]], pin_factory: Factory | None = None) -> list[str]:
+@dataclass(frozen=True)
+class Forced:
+    pin: int
+    ok: bool
+    """The pin was driven to its inactive level."""
+    text: str
+    """What was done, or why the pin could not be forced, in plain words."""
+
+
+def force_open(outputs: list[tuple[int, bool]], pin_factory: Factory | None = None) -> list[Forced]:
     """Drive each `(pin, active_high)` to its inactive level, then release it; never raises.
 
-    Returns one plain-words line per pin, saying what was done or why that pin could not be forced
-    (the other pins are forced all the same). The lines are logged too; the caller prints them.
+    Returns one result per pin (the other pins are forced all the same when one fails). They are
+    logged too; the caller prints them.
     """
     lines = []
     for pin, active_high in outputs:
@@ -62,10 +72,11 @@ def force_open(outputs: list[tuple[int, bool]], pin_factory: Factory | None = No
             device = output_device(pin, "forced-open output", active_high=active_high, pin_factory=pin_factory)
         except Exception as exc:
             notes = "".join(f"; {note}" for note in getattr(exc, "__notes__", ()))
-            lines.append(f"GPIO{pin}: NOT forced open: {exc}{notes}")
+            lines.append(Forced(pin, False, f"GPIO{pin}: NOT forced open: {exc}{notes}"))
             log.error("force open failed pin=%s active_high=%s error=%r", pin, active_high, exc)
             continue
         release((device,))
-        lines.append(f"GPIO{pin}: driven {inactive} (inactive, active_high={active_high}), then released as an input")
+        lines.append(Forced(pin, True, f"GPIO{pin}: driven {inactive} (inactive, active_high={active_high}), "
+                                       "then released as an input"))
         log.info("forced open pin=%d active_high=%s level=%s", pin, active_high, inactive)
     return lines

@@ -24,6 +24,7 @@ from firmware.outbox import Outbox
 from firmware.records import StopReason
 from firmware.recovery import RESUMABLE, close_interrupted, note_reset, stop_reason_after_restart
 from firmware.safety import EnergyGate
+from firmware.selftest import Check, check_devices
 from firmware.status_report import StatusReporter
 from firmware.store import Store
 from firmware.timestamps import resolve_stored
@@ -98,6 +99,7 @@ class App:
                     task.cancel()
         finally:
             self.gate.open_all("exit")
+            await self.hardware.aclose()
             await self.control.close()
             self.store.close()
 
@@ -129,7 +131,8 @@ class App:
 
     def _control_handlers(self) -> dict[str, Handler]:
         return {"state": self._state, "card": self._card, "tap": self._tap, "plug": self._plug, "unplug": self._unplug,
-                "pause": self._pause, "resume": self._resume, "link": self._link, "fault": self._fault}
+                "pause": self._pause, "resume": self._resume, "link": self._link, "fault": self._fault,
+                "selftest": self._selftest}
 
     async def _state(self, request: dict[str, Any]) -> dict[str, Any]:
         connectors = []
@@ -211,6 +214,15 @@ class App:
     async def _resume(self, request: dict[str, Any]) -> dict[str, Any]:
         self._sim_connector(request).ev.request(True)
         return {}
+
+    async def _selftest(self, request: dict[str, Any]) -> dict[str, Any]:
+        """`evsed selftest` while the daemon runs: it owns the devices, so it checks them."""
+        in_use = {c.id for c in self.charge_point.connectors.values() if c.tx is not None}
+        checks = await check_devices(self.hardware, in_use, readers_running=True)
+        state = "connected" if self.link.connected else "not connected"
+        link = Check("CSMS", self.link.online, f"{self.link.url}: {state}, registration {self.link.registration}",
+                     "" if self.link.online else "check the network, [csms] url and the journal for the link's errors")
+        return {"checks": [c.to_json() for c in [*checks, link]]}
 
     async def _fault(self, request: dict[str, Any]) -> dict[str, Any]:
         """Fault injection on the simulated devices: meter N, weld N, reader N (0: the shared one)."""

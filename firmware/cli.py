@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from firmware.config import Config, ConfigError, load_config
 
 EXIT_CONFIG = 2
 EXIT_UNREACHABLE = 3
+EXIT_HARDWARE = 4
 
 
 def _config_arg(parser: argparse.ArgumentParser) -> None:
@@ -49,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("demo", help="run the whole story on one machine: local CSMS, simulated charger")
 
+    _config_arg(commands.add_parser("selftest", help="check every configured device and the CSMS; exit 0 only "
+                                                     "when all pass"))
+    _config_arg(commands.add_parser("force-open", help="drive every configured contactor output open (for the "
+                                                       "service unit, before start and after stop)"))
+
     config = commands.add_parser("config", help="configuration file tools")
     config_actions = config.add_subparsers(dest="action", required=True)
     _config_arg(config_actions.add_parser("check", help="validate a configuration file without starting"))
@@ -65,10 +72,15 @@ def _load(path: Path) -> Config:
 
 def _run(config: Config) -> int:
     from firmware.app import App
+    from firmware.hardware import HardwareError
     from firmware.logs import setup_logging
 
     setup_logging(config.logging.level)
-    app = App(config)
+    try:
+        app = App(config)
+    except HardwareError as e:
+        logging.getLogger("firmware").critical("hardware error, not started: %s", e)
+        return EXIT_HARDWARE
     asyncio.run(app.run())
     if app.restart_requested:  # Reset.req: start again in this process, as a fresh program
         os.execv(sys.executable, sys.orig_argv)
@@ -102,6 +114,28 @@ def _sim(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def _selftest(config: Config) -> int:
+    from firmware.selftest import run_selftest, table
+
+    checks = asyncio.run(run_selftest(config))
+    print(table(checks))
+    return 0 if all(c.passed for c in checks) else 1
+
+
+def _force_open(config: Config) -> int:
+    """A GPIO line keeps its level when the daemon is killed: the service unit runs this before each
+    start and after each stop. The relay must be wired fail-open (see README, "Real hardware")."""
+    if config.hardware.backend != "pi":
+        print(f"backend {config.hardware.backend}: no contactor outputs to force")
+        return 0
+    from drivers.gpio_force_open import force_open
+
+    results = force_open([(c.contactor.pin, c.contactor.active_high) for c in config.hardware.connector.values()])
+    for result in results:
+        print(result.text)
+    return 0 if all(r.ok for r in results) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "demo":
@@ -113,6 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         return _run(config)
     if args.command == "sim":
         return _sim(args, config)
+    if args.command == "selftest":
+        return _selftest(config)
+    if args.command == "force-open":
+        return _force_open(config)
     print(f"{args.config}: configuration is valid (charge point {config.charge_point.id}, "
           f"{config.charge_point.connectors} connector(s), backend {config.hardware.backend})")
     return 0

@@ -6,8 +6,8 @@ devices. Neither `hal` nor `drivers` imports `firmware`.
 
 from hal.card_reader import CardReader
 from hal.contactor import Contactor
-from hal.led import LedPattern, StatusLed
-from hal.lock import ConnectorLock
+from hal.led import LedPattern, NoLed, StatusLed
+from hal.lock import ConnectorLock, TetheredCable
 from hal.meter import EnergyMeter, MeterError, MeterReading
 from hal.plug import PlugSensor, PlugState
 from hal.uid import mask_uid, normalise_uid
@@ -20,9 +20,11 @@ __all__ = [
     "LedPattern",
     "MeterError",
     "MeterReading",
+    "NoLed",
     "PlugSensor",
     "PlugState",
     "StatusLed",
+    "TetheredCable",
     "mask_uid",
     "normalise_uid",
 ]

@@ -19,3 +19,10 @@ class StatusLed(ABC):
     @abstractmethod
     def show(self, pattern: LedPattern) -> None:
         """Display a pattern until told otherwise."""
+
+
+class NoLed(StatusLed):
+    """A connector without a status LED of its own."""
+
+    def show(self, pattern: LedPattern) -> None:
+        pass
