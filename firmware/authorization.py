@@ -23,6 +23,7 @@ from enum import StrEnum
 from firmware.auth_cache import AuthCache
 from firmware.configuration import Configuration
 from firmware.local_list import ListUpdate, LocalList, UpdateStatus
+from firmware.logs import shown
 from firmware.records import AuthorizationStatus, IdTagInfo
 from firmware.upstream import Upstream
 
@@ -67,7 +68,7 @@ class Authorizer:
     async def authorize(self, id_tag: str) -> Decision:
         stored = self.stored(id_tag)
         decision = await self._decide(id_tag, stored)
-        log.info("authorization idTag=%s status=%s source=%s granted=%s", id_tag, decision.info.status,
+        log.info("authorization idTag=%s status=%s source=%s granted=%s", shown(id_tag), decision.info.status,
                  decision.source, decision.granted)
         return decision
 
@@ -81,7 +82,7 @@ class Authorizer:
                 self.learn(id_tag, answer)
                 answer = answer.at(datetime.now(UTC))
                 return Decision(answer, Source.CSMS, granted=answer.accepted)
-            log.info("CSMS did not answer Authorize, offline rules apply idTag=%s", id_tag)
+            log.info("CSMS did not answer Authorize, offline rules apply idTag=%s", shown(id_tag))
         if stored is not None and (self._config.flag("LocalAuthorizeOffline") or not stored[0].valid):
             return Decision(stored[0], stored[1], granted=stored[0].valid)
         if self._config.flag("AllowOfflineTxForUnknownId"):
@@ -98,7 +99,7 @@ class Authorizer:
         if self._config.flag("LocalAuthListEnabled") and (listed := self.local_list.lookup(id_tag)) is not None:
             listed = listed.at(datetime.now(UTC))
             if listed.valid != info.valid:
-                log.warning("CSMS contradicts the Local List idTag=%s list=%s csms=%s", id_tag, listed.status,
+                log.warning("CSMS contradicts the Local List idTag=%s list=%s csms=%s", shown(id_tag), listed.status,
                             info.status)
                 self._set_conflict(True)
             return

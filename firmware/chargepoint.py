@@ -11,6 +11,7 @@ from typing import Any
 from firmware.authorization import Authorizer
 from firmware.connector import Connector
 from firmware.connector_status import ErrorCode, Status, StatusMachine
+from firmware.logs import shown
 from firmware.records import IdTagInfo, StopReason, same_id_tag
 from firmware.status_report import StatusReport, StatusReporter
 from firmware.supervision import Supervisor
@@ -106,7 +107,7 @@ class ChargePoint:
             if movable is not None and movable.pending is not None:
                 id_tag, parent_id_tag = movable.pending.id_tag, movable.pending.parent_id_tag
                 movable.clear_pending()
-                log.info("authorized idTag follows the EV connector=%d idTag=%s", connector.id, id_tag)
+                log.info("authorized idTag follows the EV connector=%d idTag=%s", connector.id, shown(id_tag))
                 await connector.start(id_tag, parent_id_tag)
         await connector.on_plug(state)
 
@@ -130,32 +131,32 @@ class ChargePoint:
         candidates = [self.connectors[connector_id]] if connector_id else list(self.connectors.values())
         for c in candidates:
             if c.tx is not None and same_id_tag(c.tx.id_tag, id_tag):
-                log.info("card stops its transaction connector=%d idTag=%s", c.id, id_tag)
+                log.info("card stops its transaction connector=%d idTag=%s", c.id, shown(id_tag))
                 await c.stop(StopReason.LOCAL, id_tag)
                 return
         for c in candidates:
             if c.pending is not None and same_id_tag(c.pending.id_tag, id_tag):
-                log.info("card cancels its waiting start connector=%d idTag=%s", c.id, id_tag)
+                log.info("card cancels its waiting start connector=%d idTag=%s", c.id, shown(id_tag))
                 c.clear_pending()
                 return
         grouped = [c for c in candidates if c.tx is not None and c.tx.parent_id_tag is not None]
         if not grouped and self._choose(candidates) is None:
-            log.info("card ignored, no free connector and not the owner of a session idTag=%s", id_tag)
+            log.info("card ignored, no free connector and not the owner of a session idTag=%s", shown(id_tag))
             return
         decision = await self._authorizer.authorize(id_tag)
         parent_id_tag = decision.info.parent_id_tag
         for c in grouped:
             if c.tx is not None and same_id_tag(c.tx.parent_id_tag, parent_id_tag):
                 log.info("card of the same group stops the transaction connector=%d idTag=%s parentIdTag=%s",
-                         c.id, id_tag, parent_id_tag)
+                         c.id, shown(id_tag), shown(parent_id_tag))
                 await c.stop(StopReason.LOCAL, id_tag)
                 return
         target = self._choose(candidates)  # again: an EV may have plugged in meanwhile
         if target is None:
-            log.info("no free connector for idTag=%s", id_tag)
+            log.info("no free connector for idTag=%s", shown(id_tag))
             return
         if not decision.granted:
-            log.info("card refused connector=%d idTag=%s status=%s", target.id, id_tag, decision.info.status)
+            log.info("card refused connector=%d idTag=%s status=%s", target.id, shown(id_tag), decision.info.status)
             target.devices.led.show(LedPattern.DENIED)
             return
         await target.begin(id_tag, parent_id_tag, movable=self._movable(connector_id, target))
@@ -171,11 +172,11 @@ class ChargePoint:
         else:
             target = self.connectors.get(connector_id)
         if target is None or not target.is_free:
-            log.info("remote start rejected connector=%s idTag=%s", connector_id, id_tag)
+            log.info("remote start rejected connector=%s idTag=%s", connector_id, shown(id_tag))
             return False
         target.hold(id_tag, authorized=not authorize_first, movable=self._movable(connector_id, target))
         self.spawn(self._remote_start(target, id_tag, authorize_first))
-        log.info("remote start accepted connector=%d idTag=%s", target.id, id_tag)
+        log.info("remote start accepted connector=%d idTag=%s", target.id, shown(id_tag))
         return True
 
     async def _remote_start(self, target: Connector, id_tag: str, authorize_first: bool) -> None:
@@ -185,7 +186,7 @@ class ChargePoint:
             if pending is None or not same_id_tag(pending.id_tag, id_tag):
                 return  # cancelled or timed out meanwhile
             if not decision.granted:
-                log.info("remote start refused by authorization connector=%d idTag=%s", target.id, id_tag)
+                log.info("remote start refused by authorization connector=%d idTag=%s", target.id, shown(id_tag))
                 target.clear_pending()
                 return
             pending.authorized = True

@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from firmware import __version__
 from firmware.config import Config, ConfigError, load_config
@@ -51,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("demo", help="run the whole story on one machine: local CSMS, simulated charger")
 
+    _config_arg(commands.add_parser("status", help="what the running daemon is doing: link, connectors, faults, "
+                                                   "queue"))
     _config_arg(commands.add_parser("selftest", help="check every configured device and the CSMS; exit 0 only "
                                                      "when all pass"))
     _config_arg(commands.add_parser("force-open", help="drive every configured contactor output open (for the "
@@ -114,6 +117,39 @@ def _sim(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def _status(config: Config) -> int:
+    from firmware.control import request
+
+    try:
+        state = asyncio.run(request(config.control_socket, {"cmd": "state"}))
+    except (OSError, TimeoutError):
+        print(f"evsed is not running (nothing answers at {config.control_socket})", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    print(describe_state(state))
+    return 0
+
+
+def describe_state(state: dict[str, Any]) -> str:
+    """The daemon's state as an installer reads it."""
+    link, outbox = state["link"], state["outbox"]
+    lines = [f"charge point {state['charge_point']}: CSMS {link['url']} "
+             f"{'connected' if link['connected'] else 'NOT connected'}, registration {link['registration']}"]
+    if state.get("reader_problem"):
+        lines.append(f"card reader: {state['reader_problem']}")
+    for c in state["connectors"]:
+        line = f"connector {c['id']}: {c['status']}"
+        if c["error_code"] != "NoError":
+            detail = ", ".join(d for d in (c["fault_info"], c["vendor_error_code"]) if d)
+            line += f", {c['error_code']} ({detail})"
+        if c["tx_ref"] is not None:
+            line += f", transaction {c['transaction_id'] or 'not yet confirmed'}"
+        energy = "meter unreadable" if c["energy_wh"] is None else f"meter {c['energy_wh'] / 1000:.3f} kWh"
+        lines.append(f"{line}, {energy}, contactor {'closed' if c['contactor_closed'] else 'open'}")
+    lines.append(f"queue: {outbox['depth']} message(s) unsent" + (f", oldest from {outbox['oldest_unsent']}"
+                 if outbox["oldest_unsent"] else "") + f"; {outbox['dead_letters']} dead letter(s)")
+    return "\n".join(lines)
+
+
 def _selftest(config: Config) -> int:
     from firmware.selftest import run_selftest, table
 
@@ -147,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         return _run(config)
     if args.command == "sim":
         return _sim(args, config)
+    if args.command == "status":
+        return _status(config)
     if args.command == "selftest":
         return _selftest(config)
     if args.command == "force-open":

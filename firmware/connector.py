@@ -16,6 +16,7 @@ from firmware import metering
 from firmware.clock import Clock
 from firmware.configuration import Configuration
 from firmware.connector_status import ConnectorFacts, ErrorCode, Fault, Status, StatusMachine, derive_status
+from firmware.logs import shown
 from firmware.records import StopReason
 from firmware.safety import EnergyGate
 from firmware.status_report import StatusReport, StatusReporter
@@ -175,7 +176,7 @@ class Connector:
     def _pending_timed_out(self) -> None:
         if self.pending is not None:
             log.info("no EV plugged within ConnectionTimeOut connector=%d idTag=%s; start cancelled",
-                     self.id, self.pending.id_tag)
+                     self.id, shown(self.pending.id_tag))
             self.pending = None
             self.refresh()
 

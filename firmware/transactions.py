@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from firmware.logs import shown
 from firmware.outbox import MessageKind, Outbox
 from firmware.records import StopReason
 from firmware.store import Store
@@ -54,7 +55,7 @@ class TransactionStore:
             if begin_sample is not None:
                 self._outbox.put(MessageKind.METER_VALUES, ref, {"connector": connector, "values": [begin_sample]})
         log.info("transaction started connector=%d tx_ref=%d idTag=%s meterStart=%d",
-                 connector, ref, id_tag, meter_start)
+                 connector, ref, shown(id_tag), meter_start)
         return Transaction(ref, connector, id_tag, meter_start, started_at,
                            begin_values=[stop_begin_sample] if stop_begin_sample else [])
 

@@ -3,6 +3,7 @@ meter and a failing card reader, as the CSMS and an installer see them."""
 
 import asyncio
 import logging
+import sys
 
 import pytest
 
@@ -99,3 +100,16 @@ async def test_meter_reading_that_goes_backwards_is_rejected_and_logged(tmp_path
         await connector.read_meter()
     assert "meter reading went backwards, rejected connector=1 energy_wh=900.0" in caplog.text
     assert (await connector.read_meter()).energy_wh == 1020.0, "the next good reading is taken"
+
+
+async def test_status_tells_an_installer_what_the_daemon_is_doing(daemon):
+    await daemon.cmd(cmd="fault", device="weld", connector=2, on=True)
+    await daemon.wait_state(2, status="Faulted")
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "firmware", "status", "-c", str(daemon.config),
+                                                stdout=asyncio.subprocess.PIPE)
+    out = (await proc.communicate())[0].decode()
+    assert proc.returncode == 0
+    assert "charge point CP_TEST: CSMS ws://127.0.0.1" in out and "connected, registration Accepted" in out
+    assert "connector 1: Available, meter" in out
+    assert "connector 2: Faulted, PowerSwitchFailure (contact welded closed, WeldedClosed)" in out
+    assert "queue: 0 message(s) unsent; 0 dead letter(s)" in out

@@ -1,6 +1,7 @@
 """Unit tests of pieces with no peer to talk to: the status table, the energy gate, UIDs, the sim meter."""
 
 import asyncio
+import logging
 import time
 
 import pytest
@@ -15,6 +16,7 @@ from firmware.connector_status import (
     StatusMachine,
     derive_status,
 )
+from firmware.logs import shown
 from firmware.safety import EnergyGate, SafetyError
 from firmware.status_report import StatusReport, StatusReporter
 from firmware.store import Store
@@ -118,3 +120,15 @@ async def test_sim_meter_integrates_only_while_energy_flows_and_keeps_its_regist
     assert reading.energy_wh == energy and reading.power_w == 0
     again = SimMeter(lambda: 0.0, tmp_path / "register.json")
     assert (await again.read()).energy_wh == pytest.approx(energy)
+
+
+def test_id_tags_are_masked_in_logs_except_at_debug_level():
+    root = logging.getLogger()
+    level = root.level
+    try:
+        root.setLevel(logging.INFO)
+        assert shown("04A1B2C3D4E5F6") == "**********E5F6" and shown(None) is None
+        root.setLevel(logging.DEBUG)
+        assert shown("04A1B2C3D4E5F6") == "04A1B2C3D4E5F6"
+    finally:
+        root.setLevel(level)

@@ -24,6 +24,7 @@ from firmware.chargepoint import ChargePoint
 from firmware.clock import Clock
 from firmware.config import Config
 from firmware.configuration import Configuration
+from firmware.logs import shown
 from firmware.ocpp16 import convert
 from firmware.ocpp16.peer import Ocpp16Peer
 from firmware.outbox import MessageKind, Outbox, OutboxMessage
@@ -94,7 +95,7 @@ class Ocpp16Link:
         try:
             conf = await peer.call(call.Authorize(id_tag=id_tag), suppress=False)
         except (OCPPError, TimeoutError, websockets.ConnectionClosed) as e:
-            log.warning("Authorize got no answer idTag=%s error=%s", id_tag, type(e).__name__)
+            log.warning("Authorize got no answer idTag=%s error=%s", shown(id_tag), type(e).__name__)
             return None
         return convert.id_tag_info(conf.id_tag_info)
 
