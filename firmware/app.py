@@ -3,7 +3,9 @@
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import time
 from dataclasses import asdict
 from typing import Any
 
@@ -34,6 +36,8 @@ from hal.sim import SimConnector
 
 log = logging.getLogger(__name__)
 
+HARDWARE_STALE_S = 5.0
+"""Hardware polling silent this long means the daemon is stuck: the service watchdog is not fed."""
 SHUTDOWN_FLUSH_S = 3.0
 """On SIGTERM, how long to let queued StopTransactions reach the CSMS before exiting."""
 
@@ -87,7 +91,7 @@ class App:
                      self.config.charge_point.connectors, self.config.hardware.backend)
             async with asyncio.TaskGroup() as group:
                 tasks = [group.create_task(self.charge_point.run()), group.create_task(self.link.run()),
-                         group.create_task(self.clock.watch())]
+                         group.create_task(self.clock.watch()), group.create_task(self._watchdog())]
                 await self._stopping.wait()
                 log.info("stopping: opening contactors, ending transactions reason=%s", self._stop_reason)
                 self._notifier.notify("STOPPING=1")
@@ -102,6 +106,30 @@ class App:
             await self.hardware.aclose()
             await self.control.close()
             self.store.close()
+
+    async def _watchdog(self) -> None:
+        """systemd's watchdog (WatchdogSec): WATCHDOG=1 at half the period, only while the main loop runs
+        (this task) and every connector's hardware polling ran within the last HARDWARE_STALE_S; and a
+        STATUS line a person can read in `systemctl status evsed`."""
+        period_s = int(os.environ.get("WATCHDOG_USEC", "0")) / 1e6
+        shown = ""
+        while True:
+            now = time.monotonic()
+            stalled = [n for n, s in self.charge_point.supervisors.items() if now - s.last_round > HARDWARE_STALE_S]
+            if stalled:
+                log.error("hardware polling stalled connectors=%s; the watchdog is not fed", stalled)
+            elif period_s:
+                self._notifier.notify("WATCHDOG=1")
+            status = self._status_line()
+            if status != shown:
+                self._notifier.notify(f"STATUS={status}")
+                shown = status
+            await asyncio.sleep(period_s / 2 if period_s else 5.0)
+
+    def _status_line(self) -> str:
+        connectors = ", ".join(f"{c.id} {c.status}" for c in self.charge_point.connectors.values())
+        link = "CSMS connected" if self.link.online else "CSMS not connected"
+        return f"{link}; connectors {connectors}; {self.outbox.depth()} queued"
 
     def stop(self) -> None:
         """Ask the daemon to stop, as SIGTERM does."""

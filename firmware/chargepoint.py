@@ -30,6 +30,7 @@ class ChargePoint:
         self._authorizer = authorizer
         self._reporter = reporter
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.supervisors = {c.id: Supervisor(c) for c in connectors}
         self._list_conflict = False
         self._reader_problem: str | None = None
         self._main = StatusMachine(0, Status.AVAILABLE, lambda old, new, cell: self._report_main())
@@ -70,7 +71,7 @@ class ChargePoint:
                 group.create_task(self._watch_reader_health(self._shared_reader))
             for connector in self.connectors.values():
                 group.create_task(self._watch_plug(connector))
-                group.create_task(Supervisor(connector).run())
+                group.create_task(self.supervisors[connector.id].run())
                 if connector.devices.reader is not None:
                     group.create_task(self._watch_reader(connector.devices.reader, connector.id))
 

@@ -29,9 +29,12 @@ class Supervisor:
         self._disagreeing_since: float | None = None
         self._last_command: bool | None = None
         self._meter_due = 0.0
+        self.last_round = time.monotonic()
+        """When the checks last ran: the service watchdog is fed only while this stays recent."""
 
     async def run(self) -> None:
         while True:
+            self.last_round = time.monotonic()
             await self.check_contactor()
             if time.monotonic() >= self._meter_due and self._connector.tx is None:
                 self._meter_due = time.monotonic() + IDLE_METER_CHECK_S

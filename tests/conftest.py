@@ -35,13 +35,15 @@ class Daemon:
         self.socket = workdir / "state" / "evsed.sock"
         self.log_path = workdir / "daemon.log"
         self.proc: asyncio.subprocess.Process | None = None
+        self.env: dict[str, str] = {}
+        """Extra environment for the daemon (e.g. NOTIFY_SOCKET)."""
 
     async def start(self) -> None:
         self.socket.unlink(missing_ok=True)  # a killed daemon leaves its socket file behind
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "firmware", "run", "-c", str(self.config), stdout=log, stderr=log,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env})
         log.close()
         async with asyncio.timeout(STARTUP_S):
             while not self.socket.exists():
