@@ -189,6 +189,20 @@ def main(argv: list[str] | None = None) -> int:
         return _selftest(config)
     if args.command == "force-open":
         return _force_open(config)
-    print(f"{args.config}: configuration is valid (charge point {config.charge_point.id}, "
+    return _check(args.config, config)
+
+
+def _check(path: Path, config: Config) -> int:
+    """`evsed config check`: what the file alone can tell, meter profiles included (devices are opened
+    only by `run` and `selftest`)."""
+    from drivers.meter_profile import load_profile
+
+    for n, devices in sorted(config.hardware.connector.items()):
+        try:
+            load_profile(devices.meter.profile)
+        except ValueError as e:
+            print(f"evsed: configuration error: {path}: [hardware.connector.{n}.meter] profile: {e}", file=sys.stderr)
+            return EXIT_CONFIG
+    print(f"{path}: configuration is valid (charge point {config.charge_point.id}, "
           f"{config.charge_point.connectors} connector(s), backend {config.hardware.backend})")
     return 0

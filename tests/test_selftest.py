@@ -101,6 +101,8 @@ async def test_unknown_meter_profile_is_a_clear_start_up_error(tmp_path, csms, m
     config = pi_config(tmp_path, csms.url, port, profile="sdm999")
     code, out = await evsed("selftest", "-c", config)
     assert code == 1 and "FAIL hardware" in out and "sdm999" in out and "sdm630" in out, out
+    code, out = await evsed("config", "check", "-c", config)
+    assert code == 2 and "[hardware.connector.1.meter] profile" in out and "sdm999" in out, out
     code, out = await evsed("run", "-c", config)
     assert code == 4 and "hardware error, not started: [hardware.connector.1]" in out, out
 
