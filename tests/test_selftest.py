@@ -8,17 +8,20 @@ daemon with faults injected by `evsed sim fault`.
 
 import asyncio
 import os
+import ssl
 import sys
 from pathlib import Path
 
 import pytest
+import websockets
 from gpiozero import Device
 from gpiozero.pins.mock import MockFactory
 from ocpp.v16 import call
 
 from drivers.meter_profile import load_profile
 from firmware.app import App
-from firmware.config import load_config
+from firmware.config import load_config, parse_config
+from firmware.selftest import check_csms
 from tests.conftest import CHARGE_POINT
 from tests.modbus_peer import Fault, MeterServer, SimulatedMeter
 
@@ -158,3 +161,33 @@ async def test_pi_backend_charges_with_the_modbus_meter_end_to_end(tmp_path, csm
     finally:
         Device.pin_factory = None
         factory.close()
+
+
+async def test_selftest_rejects_a_csms_whose_tls_certificate_is_not_trusted(tmp_path):
+    """A wss:// CSMS with a self-signed certificate: reachable, but the self-test fails on TLS."""
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    made = await asyncio.create_subprocess_exec(
+        "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+        "-days", "1", "-subj", "/CN=127.0.0.1", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    assert await made.wait() == 0
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+
+    async def handler(connection) -> None:
+        await connection.wait_closed()
+
+    async with websockets.serve(handler, "127.0.0.1", 0, ssl=context, subprotocols=["ocpp1.6"]) as server:
+        port = server.sockets[0].getsockname()[1]
+        config = parse_config(f"""
+[charge_point]
+id = "{CHARGE_POINT}"
+connectors = 1
+[csms]
+url = "wss://127.0.0.1:{port}/ocpp"
+[hardware]
+backend = "sim"
+[storage]
+path = "{tmp_path / 'evsed.db'}"
+""")
+        check = await check_csms(config, timeout_s=5)
+    assert not check.passed and "TLS certificate of wss://127.0.0.1" in check.detail and "not valid" in check.detail
