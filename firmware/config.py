@@ -54,6 +54,18 @@ class CsmsSection:
     call_timeout_s: float = 30.0
     """How long to wait for the CSMS's answer to a call."""
 
+    def endpoint(self, charge_point_id: str) -> str:
+        """The websocket URL: `url` + "/" + charge point id (OCPP-J 1.6 §3.1.1)."""
+        return f"{self.url.rstrip('/')}/{charge_point_id}"
+
+    def shown_endpoint(self, charge_point_id: str) -> str:
+        """The endpoint as logs and status output may show it: a password in the URL is replaced by ***."""
+        parts = urlsplit(self.endpoint(charge_point_id))
+        if parts.password is None:
+            return parts.geturl()
+        host = parts.netloc.rsplit("@", 1)[1]
+        return parts._replace(netloc=f"{parts.username}:***@{host}").geturl()
+
     def problems(self) -> list[tuple[str, str]]:
         out = []
         parts = urlsplit(self.url)

@@ -108,9 +108,10 @@ def _contactor(name: str, commanded_closed: bool, feedback_closed: bool | None) 
 async def check_csms(config: Config, timeout_s: float = 10.0) -> Check:
     """Open a websocket to the CSMS with the OCPP 1.6 subprotocol (TLS verified for wss://), then close.
     Nothing is sent: the charge point does not register."""
-    url = f"{config.csms.url.rstrip('/')}/{config.charge_point.id}"
+    endpoint = config.csms.endpoint(config.charge_point.id)
+    url = config.csms.shown_endpoint(config.charge_point.id)
     try:
-        async with websockets.connect(url, subprotocols=[SUBPROTOCOL], open_timeout=timeout_s) as connection:
+        async with websockets.connect(endpoint, subprotocols=[SUBPROTOCOL], open_timeout=timeout_s) as connection:
             if connection.subprotocol != SUBPROTOCOL:
                 return Check("CSMS", False, f"{url} does not speak {SUBPROTOCOL}", "check [csms] url")
     except ssl.SSLCertVerificationError as e:

@@ -50,3 +50,14 @@ async def test_sigterm_in_a_session_opens_the_contactor_and_leaves_a_consistent_
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert db.execute("SELECT count(*) FROM transactions WHERE stopped_at IS NULL").fetchone() == (0,)
         assert db.execute("SELECT count(*) FROM outbox").fetchone() == (0,), "the stop reached the CSMS in time"
+
+
+async def test_the_csms_password_never_reaches_the_log_or_the_status(make_daemon, csms):
+    secret = "s3cret-pw"
+    d = await make_daemon(url=csms.url.replace("ws://", f"ws://CP_TEST:{secret}@"))
+    state = await d.state()
+    assert state["link"]["url"].startswith("ws://CP_TEST:***@127.0.0.1") and state["link"]["connected"]
+    await d.set_link(False)
+    await d.set_link(True)
+    assert await d.stop() == 0
+    assert "CSMS connected url=ws://CP_TEST:***@" in d.log() and secret not in d.log()

@@ -66,7 +66,9 @@ class Ocpp16Link:
         self._txs = txs
         self._reporter = reporter
         self.charge_point: ChargePoint | None = None
-        self.url = f"{config.csms.url.rstrip('/')}/{config.charge_point.id}"
+        self._endpoint = config.csms.endpoint(config.charge_point.id)
+        self.url = config.csms.shown_endpoint(config.charge_point.id)
+        """The endpoint for logs and status (no password)."""
         self.registration = Registration.NONE
         self._peer: Ocpp16Peer | None = None
         self._connection: websockets.ClientConnection | None = None
@@ -139,7 +141,7 @@ class Ocpp16Link:
             await self._wanted.wait()
             try:
                 ping = self.configuration.integer("WebSocketPingInterval") or None
-                async with websockets.connect(self.url, subprotocols=[SUBPROTOCOL], open_timeout=10,
+                async with websockets.connect(self._endpoint, subprotocols=[SUBPROTOCOL], open_timeout=10,
                                               ping_interval=ping, ping_timeout=ping,
                                               max_size=MAX_FRAME_BYTES) as connection:
                     if connection.subprotocol != SUBPROTOCOL:
