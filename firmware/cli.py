@@ -59,6 +59,19 @@ def build_parser() -> argparse.ArgumentParser:
     _config_arg(commands.add_parser("force-open", help="drive every configured contactor output open (for the "
                                                        "service unit, before start and after stop)"))
 
+    qr = commands.add_parser("qr", help="write one print-ready QR sticker per connector (SVG and PNG)")
+    _config_arg(qr)
+    qr.add_argument("--base-url", required=True, help="the CSMS's driver page; the code opens "
+                                                      "URL?cp=<charge point id>&connector=<n>")
+    qr.add_argument("-o", "--out-dir", type=Path, default=Path("."), help="where to write the stickers")
+
+    provision = commands.add_parser("provision", help="first boot: install evsed.toml from the boot partition "
+                                                      "into /etc/evsed (validated, owner-only)")
+    provision.add_argument("--source", type=Path, action="append",
+                           help="file to take (repeatable; default /boot/firmware/evsed.toml, /boot/evsed.toml)")
+    provision.add_argument("--target", type=Path, default=Path("/etc/evsed/evsed.toml"))
+    provision.add_argument("--owner", default="evsed", help="user owning the installed file ('' = unchanged)")
+
     config = commands.add_parser("config", help="configuration file tools")
     config_actions = config.add_subparsers(dest="action", required=True)
     _config_arg(config_actions.add_parser("check", help="validate a configuration file without starting"))
@@ -172,12 +185,29 @@ def _force_open(config: Config) -> int:
     return 0 if all(r.ok for r in results) else 1
 
 
+def _qr(args: argparse.Namespace, config: Config) -> int:
+    from firmware.qr import StickerError, write_stickers
+
+    try:
+        paths = write_stickers(config.charge_point.id, config.charge_point.connectors, args.base_url, args.out_dir)
+    except StickerError as e:
+        print(f"evsed: {e}", file=sys.stderr)
+        return EXIT_CONFIG
+    for path in paths:
+        print(path)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "demo":
         from firmware.demo import run_demo
 
         return run_demo()
+    if args.command == "provision":
+        from firmware import provision
+
+        return provision.main(args.source, args.target, args.owner or None)
     config = _load(args.config)
     if args.command == "run":
         return _run(config)
@@ -189,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         return _selftest(config)
     if args.command == "force-open":
         return _force_open(config)
+    if args.command == "qr":
+        return _qr(args, config)
     return _check(args.config, config)
 
 
