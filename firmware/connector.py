@@ -389,11 +389,11 @@ class Connector:
         told to stop drawing (control pilot state F), where those outputs are wired.
         """
         self._gate.open(self.id, fault.error_code)
+        if self.fault == fault:  # still the same failure: acted on already
+            return
         if welded:
             self.devices.contactor.trip()
             self.devices.plug.signal_fault(True)
-        if self.fault == fault:
-            return
         log.error("connector faulted connector=%d error_code=%s info=%s vendor_error_code=%s", self.id,
                   fault.error_code, fault.info, fault.vendor_error_code)
         self.fault = fault

@@ -41,6 +41,7 @@ async def test_contact_welded_closed_faults_trips_and_refuses_sessions_until_san
     await daemon.cmd(cmd="fault", device="weld", connector=1, on=False)
     await daemon.wait_state(1, error_code="NoError", status="Finishing")
     assert "connector fault cleared connector=1 error_code=PowerSwitchFailure" in daemon.log()
+    assert daemon.log().count("connector faulted connector=1 error_code=PowerSwitchFailure") == 1, "acted on once"
 
 
 async def test_dead_meter_stops_the_session_safely_and_blocks_new_ones(daemon, csms):
