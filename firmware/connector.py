@@ -203,10 +203,9 @@ class Connector:
             try:
                 reading = await self.read_meter()
             except MeterError as e:
-                await self._meter_failed(e)
+                await self.meter_failed(e)
                 return
             timestamp = self._clock.stamp()
-            self.last_energy_wh = reading.energy_wh
             self.tx = self._txs.begin(
                 self.id, id_tag, round(reading.energy_wh), timestamp,
                 self._sample(reading, "MeterValuesSampledData", metering.ReadingContext.TRANSACTION_BEGIN, timestamp),
@@ -270,7 +269,7 @@ class Connector:
             except BackwardsReading:
                 continue
             except MeterError as e:
-                await self._meter_failed(e)
+                await self.meter_failed(e)
                 return
             self._txs.sample(tx, self._sample(reading, "MeterValuesSampledData",
                                               metering.ReadingContext.SAMPLE_PERIODIC, self._clock.stamp()),
@@ -378,33 +377,42 @@ class Connector:
 
     # --- faults -------------------------------------------------------------------------------
 
-    async def _meter_failed(self, error: MeterError) -> None:
-        await self.hardware_failed(Fault(ErrorCode.POWER_METER_FAILURE, info=str(error)[:50]))
+    async def meter_failed(self, error: MeterError) -> None:
+        """The meter cannot be read (after the driver's retries): PowerMeterFailure."""
+        await self.enter_fault(Fault(ErrorCode.POWER_METER_FAILURE, info=str(error)[:50]))
 
-    async def hardware_failed(self, fault: Fault, *, welded: bool = False) -> None:
-        """A device failed: energy stops, a running session ends (reason Other), and the connector
-        reports Faulted with the OCPP 1.6 ChargePointErrorCode until `hardware_recovered`.
+    async def fail(self, error: Exception) -> None:
+        """An error inside the session: InternalError, until the daemon restarts (see `enter_fault`)."""
+        log.error("connector failed connector=%d error=%r", self.id, error, exc_info=error)
+        await self.enter_fault(Fault(ErrorCode.INTERNAL_ERROR, info=type(error).__name__[:50]))
+
+    async def enter_fault(self, fault: Fault, *, welded: bool = False) -> None:
+        """Energy stops first; the connector reports Faulted with the OCPP 1.6 ChargePointErrorCode until
+        `clear_fault`, and a running session ends (reason Other). Repeated for the same fault, only the
+        contactor is opened again (and a session whose end could not be recorded is tried again).
 
         A contact welded closed is the dangerous case: the upstream shunt trip is driven and the EV is
         told to stop drawing (control pilot state F), where those outputs are wired.
         """
         self._gate.open(self.id, fault.error_code)
-        if self.fault == fault:  # still the same failure: acted on already
-            return
-        if welded:
-            self.devices.contactor.trip()
-            self.devices.plug.signal_fault(True)
-        log.error("connector faulted connector=%d error_code=%s info=%s vendor_error_code=%s", self.id,
-                  fault.error_code, fault.info, fault.vendor_error_code)
-        self.fault = fault
-        if self.pending is not None:
-            self.pending.timer.cancel()
-            self.pending = None
-        self.refresh()
+        if self.fault != fault:
+            log.error("connector faulted connector=%d error_code=%s info=%s vendor_error_code=%s", self.id,
+                      fault.error_code, fault.info, fault.vendor_error_code)
+            if welded:
+                self.devices.contactor.trip()
+                self.devices.plug.signal_fault(True)
+            self.fault = fault
+            if self.pending is not None:
+                self.pending.timer.cancel()
+                self.pending = None
+            self.refresh()
         if self.tx is not None:
-            await self._stop(StopReason.OTHER, None)
+            try:
+                await self._stop(StopReason.OTHER, None)
+            except Exception:
+                log.exception("could not record the end of the transaction connector=%d", self.id)
 
-    def hardware_recovered(self, error_code: ErrorCode) -> None:
+    def clear_fault(self, error_code: ErrorCode) -> None:
         """The device behind `error_code` works again: the fault clears."""
         if self.fault is None or self.fault.error_code is not error_code:
             return
@@ -412,21 +420,3 @@ class Connector:
         self.devices.plug.signal_fault(False)
         log.warning("connector fault cleared connector=%d error_code=%s", self.id, error_code)
         self.refresh()
-
-    async def fail(self, error: Exception) -> None:
-        """An error inside the session: open the contactor first, then report Faulted and stop.
-
-        The connector stays Faulted (OCPP 1.6 InternalError) until the daemon restarts.
-        """
-        self._gate.open(self.id, "internal error")
-        log.error("connector failed connector=%d error=%r", self.id, error, exc_info=error)
-        self.fault = Fault(ErrorCode.INTERNAL_ERROR, info=type(error).__name__[:50])
-        if self.pending is not None:
-            self.pending.timer.cancel()
-            self.pending = None
-        self._machine.move_to(Status.FAULTED)
-        if self.tx is not None:
-            try:
-                await self._stop(StopReason.OTHER, None)
-            except Exception:
-                log.exception("could not record the end of the transaction connector=%d", self.id)

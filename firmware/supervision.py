@@ -52,7 +52,7 @@ class Supervisor:
         if feedback == commanded:
             self._disagreeing_since = None
             if c.fault is not None and c.fault.vendor_error_code == "WeldedClosed":
-                c.hardware_recovered(ErrorCode.POWER_SWITCH_FAILURE)
+                c.clear_fault(ErrorCode.POWER_SWITCH_FAILURE)
             return
         now = time.monotonic()
         if self._disagreeing_since is None:
@@ -60,7 +60,7 @@ class Supervisor:
         if now - self._disagreeing_since < c.devices.feedback_timeout_s:
             return
         welded = feedback and not commanded
-        await c.hardware_failed(Fault(
+        await c.enter_fault(Fault(
             ErrorCode.POWER_SWITCH_FAILURE,
             info="contact welded closed" if welded else "contactor did not close",
             vendor_error_code="WeldedClosed" if welded else "FailedToClose"), welded=welded)
@@ -72,6 +72,6 @@ class Supervisor:
             return
         except MeterError as e:
             if self._connector.fault is None:
-                await self._connector.hardware_failed(Fault(ErrorCode.POWER_METER_FAILURE, info=str(e)[:50]))
+                await self._connector.meter_failed(e)
             return
-        self._connector.hardware_recovered(ErrorCode.POWER_METER_FAILURE)
+        self._connector.clear_fault(ErrorCode.POWER_METER_FAILURE)
