@@ -32,7 +32,7 @@ from firmware.store import Store
 from firmware.timestamps import resolve_stored
 from firmware.transactions import TransactionStore
 from hal import MeterError
-from hal.sim import SimConnector
+from hal.sim import SimConnector, SimStation
 
 log = logging.getLogger(__name__)
 
@@ -207,10 +207,13 @@ class App:
                 "cache": asdict(cached) if cached else None,
                 "now": {"source": stored[1].value, "status": stored[0].status.value} if stored else None}
 
-    def _sim_connector(self, request: dict[str, Any]) -> SimConnector:
-        station = self.hardware.sim
-        if station is None:
+    def _sim_station(self) -> SimStation:
+        if self.hardware.sim is None:
             raise ControlError("not a simulated charge point (hardware backend is not 'sim')")
+        return self.hardware.sim
+
+    def _sim_connector(self, request: dict[str, Any]) -> SimConnector:
+        station = self._sim_station()
         connector = station.connectors.get(request.get("connector"))  # type: ignore[arg-type]
         if connector is None:
             raise ControlError(f"no connector {request.get('connector')!r}; this charge point has "
@@ -218,10 +221,7 @@ class App:
         return connector
 
     async def _tap(self, request: dict[str, Any]) -> dict[str, Any]:
-        station = self.hardware.sim
-        if station is None:
-            raise ControlError("not a simulated charge point (hardware backend is not 'sim')")
-        reader = station.reader if request.get("connector") is None else self._sim_connector(request).reader
+        reader = self._sim_station().reader if request.get("connector") is None else self._sim_connector(request).reader
         try:
             return {"uid": reader.present(str(request.get("uid", "")))}
         except ValueError as e:
@@ -257,10 +257,7 @@ class App:
         on = bool(request.get("on"))
         device = request.get("device")
         if device == "reader" and request.get("connector") == 0:
-            station = self.hardware.sim
-            if station is None:
-                raise ControlError("not a simulated charge point (hardware backend is not 'sim')")
-            station.reader.failing = on
+            self._sim_station().reader.failing = on
         elif device == "reader":
             self._sim_connector(request).reader.failing = on
         elif device == "meter":

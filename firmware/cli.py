@@ -103,9 +103,22 @@ def _run(config: Config) -> int:
     return 0
 
 
-def _sim(args: argparse.Namespace, config: Config) -> int:
+def _ask(config: Config, command: dict[str, object]) -> tuple[int, dict[str, Any]]:
+    """One command to the running daemon: (0, its answer), or an exit code once stderr says why not."""
     from firmware.control import request
 
+    try:
+        answer = asyncio.run(request(config.control_socket, command))
+    except (OSError, TimeoutError) as e:
+        print(f"evsed: the daemon does not answer at {config.control_socket} (is it running?): {e}", file=sys.stderr)
+        return EXIT_UNREACHABLE, {}
+    if not answer.pop("ok", False):
+        print(f"evsed: {answer.get('error')}", file=sys.stderr)
+        return 1, {}
+    return 0, answer
+
+
+def _sim(args: argparse.Namespace, config: Config) -> int:
     command: dict[str, object] = {"cmd": args.action}
     if args.action == "tap":
         command.update(uid=args.uid, connector=args.connector)
@@ -117,29 +130,17 @@ def _sim(args: argparse.Namespace, config: Config) -> int:
         command.update(cmd="fault", device=args.device, connector=args.connector, on=args.action == "fault")
     elif args.action != "state":
         command["connector"] = args.connector
-    try:
-        answer = asyncio.run(request(config.control_socket, command))
-    except (OSError, TimeoutError) as e:
-        print(f"evsed: cannot reach the daemon at {config.control_socket}: {e}", file=sys.stderr)
-        return EXIT_UNREACHABLE
-    if not answer.pop("ok", False):
-        print(f"evsed: {answer.get('error')}", file=sys.stderr)
-        return 1
-    if args.action in ("state", "card"):
+    code, answer = _ask(config, command)
+    if code == 0 and args.action in ("state", "card"):
         print(json.dumps(answer, indent=2))
-    return 0
+    return code
 
 
 def _status(config: Config) -> int:
-    from firmware.control import request
-
-    try:
-        state = asyncio.run(request(config.control_socket, {"cmd": "state"}))
-    except (OSError, TimeoutError):
-        print(f"evsed is not running (nothing answers at {config.control_socket})", file=sys.stderr)
-        return EXIT_UNREACHABLE
-    print(describe_state(state))
-    return 0
+    code, state = _ask(config, {"cmd": "state"})
+    if code == 0:
+        print(describe_state(state))
+    return code
 
 
 def describe_state(state: dict[str, Any]) -> str:

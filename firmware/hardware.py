@@ -43,6 +43,9 @@ class Hardware:
                 await closer()
             except Exception:
                 log.exception("could not release a device")
+        self.release_pins()
+
+    def release_pins(self) -> None:
         for device in self._releases:
             with contextlib.suppress(Exception):
                 device.release()  # type: ignore[attr-defined]
@@ -71,9 +74,7 @@ def _build_pi(section: HardwareSection) -> Hardware:
         where = "[hardware.reader]"
         hardware.shared_reader = build_reader(section.reader) if section.reader else None
     except (ValueError, ImportError, OSError) as e:
-        for device in hardware._releases:
-            with contextlib.suppress(Exception):
-                device.release()  # type: ignore[attr-defined]
+        hardware.release_pins()
         raise HardwareError(f"{where}: {e}") from None
     return hardware
 

@@ -77,6 +77,17 @@ class Daemon:
                 await asyncio.sleep(0.05)
         return c["transaction_id"]
 
+    async def card_start(self, n: int, uid: str = "04A1B2C3") -> None:
+        """An EV plugs into connector `n` and a card on its reader starts charging."""
+        await self.cmd(cmd="plug", connector=n)
+        await self.cmd(cmd="tap", uid=uid, connector=n)
+        await self.wait_state(n, status="Charging", contactor_closed=True)
+
+    async def card_stop(self, n: int, uid: str = "04A1B2C3") -> None:
+        """The same card on connector `n`'s reader ends its transaction (the EV stays plugged in)."""
+        await self.cmd(cmd="tap", uid=uid, connector=n)
+        await self.wait_state(n, status="Finishing", transaction_id=None)
+
     async def set_link(self, up: bool, within: float = 10.0) -> None:
         """Cut or restore the CSMS link, as a network loss would, and wait (bounded) until it is so."""
         await self.cmd(cmd="link", state="up" if up else "down")

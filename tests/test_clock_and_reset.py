@@ -13,7 +13,7 @@ from firmware.clock import Clock, Trust, current_boot_id
 from firmware.records import StopReason
 from firmware.recovery import note_reset, stop_reason_after_restart
 from firmware.store import Store
-from tests.conftest import CHARGE_POINT
+from tests.conftest import CHARGE_POINT, Daemon
 
 TX_MESSAGES = ("StartTransaction", "MeterValues", "StopTransaction")
 THREE_DAYS_S = 3 * 86400
@@ -39,23 +39,27 @@ def stored_bodies(db_path) -> list[str]:
         return [row[0] for row in db.execute("SELECT body FROM outbox ORDER BY id")]
 
 
-async def test_events_before_the_clock_is_trusted_get_the_csms_time_and_nothing_leaves_earlier(
-        make_daemon, csms, tmp_path):
-    """The charger's clock is stale (the CSMS's is 3 days ahead) and NTP is not trusted: a session run
-    before the CSMS answers is recorded against CLOCK_BOOTTIME and dated from BootNotification's
-    currentTime; no message carries the stale clock's time."""
+async def untrusted_offline_daemon(make_daemon, csms) -> tuple[Daemon, int]:
+    """A one-connector daemon that trusts only the CSMS's clock, started while the CSMS is down;
+    returns it and the CSMS's port, to start the CSMS on later."""
     url = csms.url
     port = int(url.rsplit(":", 1)[1].split("/")[0])
     await csms.stop()
     d = await make_daemon(connectors=1, boot=False, clock_trust="csms", url=url,
                           ocpp={"MeterValueSampleInterval": 1, "AllowOfflineTxForUnknownId": True})
+    return d, port
+
+
+async def test_events_before_the_clock_is_trusted_get_the_csms_time_and_nothing_leaves_earlier(
+        make_daemon, csms, tmp_path):
+    """The charger's clock is stale (the CSMS's is 3 days ahead) and NTP is not trusted: a session run
+    before the CSMS answers is recorded against CLOCK_BOOTTIME and dated from BootNotification's
+    currentTime; no message carries the stale clock's time."""
+    d, port = await untrusted_offline_daemon(make_daemon, csms)
     began = time.time()
-    await d.cmd(cmd="plug", connector=1)
-    await d.cmd(cmd="tap", uid="04A1B2C3", connector=1)
-    await d.wait_state(1, status="Charging", contactor_closed=True)
+    await d.card_start(1)
     await asyncio.sleep(2.5)
-    await d.cmd(cmd="tap", uid="04A1B2C3", connector=1)
-    await d.wait_state(1, status="Finishing", transaction_id=None)
+    await d.card_stop(1)
     ended = time.time()
     bodies = stored_bodies(tmp_path / "state" / "evsed.db")
     assert len(bodies) >= 5 and all('"boot:' in body for body in bodies), "undated while the clock is untrusted"
@@ -80,14 +84,8 @@ async def test_events_before_the_clock_is_trusted_get_the_csms_time_and_nothing_
 async def test_tokens_of_a_boot_that_never_trusted_its_clock_get_ordered_upper_bounds(make_daemon, csms, tmp_path):
     """Power lost before the clock was ever trusted: that boot's events keep their spacing and end no
     later than this boot began; the interrupted transaction is closed with PowerLoss after them."""
-    url = csms.url
-    port = int(url.rsplit(":", 1)[1].split("/")[0])
-    await csms.stop()
-    d = await make_daemon(connectors=1, boot=False, clock_trust="csms", url=url,
-                          ocpp={"MeterValueSampleInterval": 1, "AllowOfflineTxForUnknownId": True})
-    await d.cmd(cmd="plug", connector=1)
-    await d.cmd(cmd="tap", uid="04A1B2C3", connector=1)
-    await d.wait_state(1, status="Charging", contactor_closed=True)
+    d, port = await untrusted_offline_daemon(make_daemon, csms)
+    await d.card_start(1)
     await asyncio.sleep(2.2)
     await d.stop(signal.SIGKILL)
     db_path = tmp_path / "state" / "evsed.db"
@@ -98,7 +96,7 @@ async def test_tokens_of_a_boot_that_never_trusted_its_clock_get_ordered_upper_b
         db.execute("UPDATE meta SET value = 'an-earlier-boot' WHERE name = 'boot_id'")
     await csms.start(port)
     restarted = time.time()
-    await make_daemon(connectors=1, boot=False, clock_trust="csms", workdir=tmp_path, url=url)
+    await make_daemon(connectors=1, boot=False, clock_trust="csms", workdir=tmp_path, url=csms.url)
     stop = await csms.wait_for("StopTransaction", within=20)
     assert stop.payload["reason"] == "PowerLoss"
     stamps = event_stamps(csms)

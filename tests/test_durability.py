@@ -32,12 +32,9 @@ async def test_corrupt_database_is_moved_aside_and_the_daemon_starts(make_daemon
 async def test_whole_session_while_the_csms_is_unreachable_is_replayed_once_in_order(make_daemon, csms):
     d = await make_daemon(ocpp={"MeterValueSampleInterval": 1, "AllowOfflineTxForUnknownId": True})
     await d.set_link(False)
-    await d.cmd(cmd="plug", connector=1)
-    await d.cmd(cmd="tap", uid="04A1B2C3", connector=1)
-    await d.wait_state(1, status="Charging", contactor_closed=True)
+    await d.card_start(1)
     await asyncio.sleep(2.5)
-    await d.cmd(cmd="tap", uid="04A1B2C3", connector=1)
-    await d.wait_state(1, status="Finishing", transaction_id=None)
+    await d.card_stop(1)
     queued = (await d.state())["outbox"]["depth"]
     assert queued >= 5, "start, Transaction.Begin, periodic values, Transaction.End, stop"
     assert not any(m.action in ("StartTransaction", "MeterValues", "StopTransaction") for m in csms.received)
