@@ -69,11 +69,14 @@ def now_iso() -> str:
     return iso(utc_now())
 
 
+_LIBC = ctypes.CDLL(None)
+"""The C library the interpreter is linked with."""
+
+
 def ntp_synchronised() -> bool:
     """Whether the kernel reports the clock synchronised (adjtimex(2) in read-only mode)."""
-    libc = ctypes.CDLL(None)  # the C library the interpreter is linked with
     timex = ctypes.create_string_buffer(512)  # struct timex; modes = 0 (first field) only reads
-    return libc.adjtimex(timex) not in (-1, TIME_ERROR)
+    return _LIBC.adjtimex(timex) not in (-1, TIME_ERROR)
 
 
 class Clock:
@@ -100,10 +103,12 @@ class Clock:
 
     def refresh(self) -> None:
         """Look at the clock's sources; the first time one is good, resolve what waited for it."""
-        if self._trusted.is_set() or not (self._system_trusted() or self._csms_offset is not None):
+        if self._trusted.is_set():
             return
-        log.info("wall clock trusted source=%s now=%s", "system" if self._system_trusted() else "csms",
-                 iso(self.now()))
+        system = self._system_trusted()
+        if not (system or self._csms_offset is not None):
+            return
+        log.info("wall clock trusted source=%s now=%s", "system" if system else "csms", iso(self.now()))
         self._trusted.set()
         self.on_trusted()
 
