@@ -5,7 +5,8 @@ PowerLoss when the whole system lost power (the kernel's boot id changed), Reboo
 daemon restarted (crash, watchdog, kill). meterStop is the meter's own register read now (a real
 meter kept counting), else the last stored reading.
 
-With `[charge_point] resume_transactions`, a transaction whose EV is still plugged in goes on instead.
+With `[charge_point] resume_transactions`, a transaction whose EV is still plugged in goes on instead,
+unless the CSMS refused its idTag in StartTransaction.conf: energy never flows again for that one.
 """
 
 import logging
@@ -50,7 +51,8 @@ async def close_interrupted(txs: TransactionStore, connectors: dict[int, Connect
     closed = 0
     for tx, last_energy_wh in unfinished:
         connector = connectors.get(tx.connector)
-        if resume and connector is not None and connector.devices.plug.state.plugged and reason in RESUMABLE:
+        if (resume and connector is not None and connector.devices.plug.state.plugged and reason in RESUMABLE
+                and not tx.refused):
             await connector.resume(tx, last_energy_wh)
             continue
         energy_wh = last_energy_wh

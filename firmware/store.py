@@ -83,7 +83,12 @@ def _v2(db: Database) -> None:
     db.execute("CREATE INDEX auth_cache_seq ON auth_cache (seq)")
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2]
+def _v3(db: Database) -> None:
+    # StartTransaction.conf's idTagInfo status, so a resumed transaction knows whether the CSMS refused it.
+    db.execute("ALTER TABLE transactions ADD COLUMN id_tag_status TEXT")
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3]
 """Schema version N is reached by running MIGRATIONS[N-1]; append, never edit a released one."""
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from firmware.logs import shown
 from firmware.outbox import MessageKind, Outbox
-from firmware.records import StopReason
+from firmware.records import VALID_STATUSES, AuthorizationStatus, StopReason
 from firmware.store import Store
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,8 @@ class Transaction:
     """The CSMS's transactionId, once StartTransaction.conf arrived."""
     parent_id_tag: str | None = None
     """The starting idTag's group: another idTag of the same group may stop the transaction."""
+    refused: bool = False
+    """StartTransaction.conf refused the idTag (OCPP 1.6 §9.1 StopTransactionOnInvalidId, MaxEnergyOnInvalidId)."""
     begin_values: list[dict[str, Any]] = field(default_factory=list)
     """StopTxnSampledData at Transaction.Begin, for StopTransaction.transactionData."""
 
@@ -82,9 +84,11 @@ class TransactionStore:
         log.info("transaction stopped connector=%d tx_ref=%d reason=%s meterStop=%d energy_wh=%d",
                  tx.connector, tx.ref, reason, meter_stop, meter_stop - tx.meter_start)
 
-    def confirm_start(self, ref: int, csms_id: int) -> None:
-        """StartTransaction.conf gave the CSMS's transactionId; call inside the confirmation's atomic block."""
-        self._store.db.execute("UPDATE transactions SET csms_id = ? WHERE ref = ?", [csms_id, ref])
+    def confirm_start(self, ref: int, csms_id: int, id_tag_status: AuthorizationStatus) -> None:
+        """StartTransaction.conf gave the CSMS's transactionId and its verdict on the idTag; call inside the
+        confirmation's atomic block."""
+        self._store.db.execute("UPDATE transactions SET csms_id = ?, id_tag_status = ? WHERE ref = ?",
+                               [csms_id, id_tag_status.value, ref])
 
     def prune(self) -> int:
         """Delete finished transactions with nothing left to send, beyond the newest KEEP_FINISHED."""
@@ -104,6 +108,11 @@ class TransactionStore:
     def unfinished(self) -> list[tuple[Transaction, float]]:
         """Transactions without a recorded end, with their last stored register value."""
         rows = self._store.db.execute(
-            "SELECT ref, connector, id_tag, meter_start, started_at, csms_id, last_energy_wh FROM transactions"
-            " WHERE stopped_at IS NULL ORDER BY ref").fetchall()
-        return [(Transaction(*row[:6]), row[6]) for row in rows]
+            "SELECT ref, connector, id_tag, meter_start, started_at, csms_id, id_tag_status, last_energy_wh"
+            " FROM transactions WHERE stopped_at IS NULL ORDER BY ref").fetchall()
+        return [(Transaction(*row[:6], refused=_refused(row[6])), row[7]) for row in rows]
+
+
+def _refused(id_tag_status: str | None) -> bool:
+    """Whether the StartTransaction.conf status stored for a transaction refused its idTag (None: no answer yet)."""
+    return id_tag_status is not None and AuthorizationStatus(id_tag_status) not in VALID_STATUSES

@@ -188,3 +188,23 @@ async def test_resume_configured_but_the_ev_left_closes_the_transaction(make_dae
     stop = await csms.wait_for("StopTransaction", within=15)
     assert stop.payload["transactionId"] == tx_id and stop.payload["reason"] == "Reboot"
     await d.wait_state(1, status="Available", contactor_closed=False, transaction_id=None)
+
+
+async def test_resume_never_gives_energy_to_a_transaction_the_csms_refused(make_daemon, csms, tmp_path):
+    """StartTransaction.conf said Invalid (energy withheld, StopTransactionOnInvalidId false): after a
+    restart that transaction is closed, not resumed, even with the EV still plugged in."""
+    options = {"ocpp": {"StopTransactionOnInvalidId": False, "MeterValueSampleInterval": 1},
+               "resume_transactions": True}
+    d = await make_daemon(**options)
+    csms.behaviour.authorize = lambda tag: "Invalid"
+    await d.cmd(cmd="plug", connector=1)
+    answer = await csms.call(CHARGE_POINT, call.RemoteStartTransaction(id_tag="DEAD0001", connector_id=1))
+    assert answer.status == "Accepted"
+    tx_id = await d.transaction_id(1)
+    await d.wait_state(1, status="SuspendedEVSE", contactor_closed=False)
+    await d.stop(signal.SIGKILL)
+    d = await make_daemon(boot=False, workdir=tmp_path, **options)
+    stop = await csms.wait_for("StopTransaction", within=15)
+    assert stop.payload["transactionId"] == tx_id and stop.payload["reason"] == "Reboot"
+    c = await d.wait_state(1, transaction_id=None, contactor_closed=False)
+    assert c["plugged"] and "interrupted transaction resumed" not in d.log()

@@ -255,7 +255,8 @@ class Ocpp16Link:
                 continue
             with self._store.atomic():
                 if message.kind is MessageKind.TRANSACTION_START:
-                    self._txs.confirm_start(message.tx_ref, conf.transaction_id)
+                    self._txs.confirm_start(message.tx_ref, conf.transaction_id,
+                                            convert.id_tag_info(conf.id_tag_info).status)
                 self._outbox.remove(message)
             self._confirmed(message, conf)
 
