@@ -14,7 +14,6 @@ that are command APDUs to answer with a response APDU. vpcd asks for the ATR on 
 """
 
 import contextlib
-import os
 import re
 import shutil
 import socket
@@ -24,7 +23,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+from tests.prerequisites import unavailable
 
 VPCD_CONF = Path("/etc/reader.conf.d/vpcd")
 VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
@@ -96,12 +95,6 @@ class VirtualCard:
                     response = b"\x6a\x81"  # function not supported
                 sock.sendall(len(response).to_bytes(2, "big") + response)
 
-
-def skip_or_fail(reason: str) -> None:
-    """Skip a test that cannot run here; under CI (`CI` set) fail instead, so CI never skips silently."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI must run the PC/SC tests)")
-    pytest.skip(reason)
 
 
 def _pcscd_readers() -> list[str] | None:
@@ -186,11 +179,11 @@ def pcsc_stack(log_path: Path) -> Iterator[Pcscd]:
     try:
         import smartcard.scard  # noqa: F401 - only checking that pyscard is installed
     except ImportError:
-        skip_or_fail("pyscard is not installed (pip install 'evsed[pcsc]'; needs libpcsclite-dev)")
+        unavailable("pyscard is not installed (pip install 'evsed[pcsc]'; needs libpcsclite-dev)")
     if _pcscd_readers() is None and not (shutil.which("pcscd") or Path("/usr/sbin/pcscd").exists()):
-        skip_or_fail("pcscd is not installed (apt-get install pcscd)")
+        unavailable("pcscd is not installed (apt-get install pcscd)")
     if not (VPCD_DRIVER.exists() and VPCD_CONF.exists()):
-        skip_or_fail("vpcd is not installed (apt-get install vsmartcard-vpcd)")
+        unavailable("vpcd is not installed (apt-get install vsmartcard-vpcd)")
     daemon = Pcscd(log_path)
     daemon.start()
     try:

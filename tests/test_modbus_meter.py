@@ -6,8 +6,6 @@ each takes about a second; the others a generous one, so a loaded machine causes
 
 import asyncio
 import math
-import os
-import shutil
 from itertools import groupby
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from drivers.meter_profile import load_profile, profile_names
 from drivers.modbus_meter import Link, ModbusMeter, RtuLink, TcpLink, plan_reads
 from hal.meter import MeterError
 from tests.modbus_peer import Fault, MeterServer, PtyLine, SimulatedMeter
+from tests.prerequisites import require
 
 TIMEOUT_S = 1.0
 FAULT_TIMEOUT_S = 0.2
@@ -35,10 +34,7 @@ async def line(via, tmp_path):
     if via != "rtu":
         yield None
         return
-    if shutil.which("socat") is None:
-        if os.environ.get("CI"):
-            pytest.fail("socat is missing: install Debian's socat package (.ci/run)")
-        pytest.skip("socat is not installed")
+    require("socat", "socat")
     pty = PtyLine(tmp_path)
     await pty.start()
     yield pty

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from firmware import __version__ as VERSION
+from tests.prerequisites import require, unavailable
 
 REPO = Path(__file__).resolve().parent.parent
 BUILD = REPO / "packaging/build-deb"
@@ -41,14 +42,6 @@ path = "/var/lib/evsed/evsed.db"
 """
 
 
-def require(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        message = f"{tool} is not installed"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 def normalize(name: str) -> str:
@@ -63,7 +56,7 @@ def pinned() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def debs(tmp_path_factory) -> dict[str, Path]:
-    require("dpkg-deb")
+    require("dpkg-deb", "dpkg")
     out = tmp_path_factory.mktemp("dist")
     command = [str(BUILD), "--arch", "arm64", "--arch", "armhf", "--arch", "amd64", "--out", str(out)]
     if os.environ.get("EVSED_TEST_WHEELHOUSE"):
@@ -78,7 +71,7 @@ def debs(tmp_path_factory) -> dict[str, Path]:
 
 
 def dpkg_deb(*args: str) -> str:
-    return subprocess.run([require("dpkg-deb"), *args], check=True, capture_output=True, text=True,
+    return subprocess.run([require("dpkg-deb", "dpkg"), *args], check=True, capture_output=True, text=True,
                           timeout=60).stdout
 
 
@@ -152,7 +145,7 @@ def test_armhf_carries_armv7l_wheels(debs):
 
 
 def test_maintainer_and_build_scripts_are_clean(debs, tmp_path):
-    shellcheck = require("shellcheck")
+    shellcheck = require("shellcheck", "shellcheck")
     control = tmp_path / "control"
     dpkg_deb("-e", str(debs["arm64"]), str(control))
     scripts = [control / name for name in SCRIPTS]
@@ -189,7 +182,8 @@ class ThrowawayRoot:
             'mount -t tmpfs tmpfs "$b/root/run"\n'
             'exec chroot "$b/root" "$@"\n'
         )
-        result = subprocess.run([require("unshare"), "--mount", "--propagation", "private", "bash", "-c", script,
+        unshare = require("unshare", "util-linux")
+        result = subprocess.run([unshare, "--mount", "--propagation", "private", "bash", "-c", script,
                                  "root", str(self.base), *command], capture_output=True, text=True, timeout=120,
                                 stdin=subprocess.DEVNULL, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"})
         if check:
@@ -206,16 +200,11 @@ class ThrowawayRoot:
 @pytest.fixture
 def throwaway_root(tmp_path) -> ThrowawayRoot:
     if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("installing into a throwaway root needs root (mount namespaces and overlayfs)")
-        pytest.skip("installing into a throwaway root needs root")
+        unavailable("installing into a throwaway root needs root (mount namespaces and overlayfs)")
     root = ThrowawayRoot(tmp_path / "overlay")
     probe = root.run("true", check=False)
     if probe.returncode != 0:
-        message = f"cannot mount an overlay in a private namespace here: {probe.stderr.strip()}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"cannot mount an overlay in a private namespace here: {probe.stderr.strip()}")
     return root
 
 

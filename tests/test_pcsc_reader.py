@@ -13,7 +13,8 @@ import time
 import pytest
 
 from drivers.pcsc_reader import PcscCardReader
-from tests.pcsc_peer import READER, Pcscd, VirtualCard, pcsc_stack, skip_or_fail, wait_card
+from tests.pcsc_peer import READER, Pcscd, VirtualCard, pcsc_stack, wait_card
+from tests.prerequisites import unavailable
 
 LOGGER = "drivers.pcsc_reader"
 
@@ -153,7 +154,7 @@ async def test_close_while_waiting_for_a_card_is_prompt(open_reader, card):
 
 async def test_recovers_when_pcscd_comes_back(open_reader, card, pcscd: Pcscd):
     if not pcscd.owned:
-        skip_or_fail("pcscd was not started by these tests, so they do not restart it")
+        unavailable("pcscd was not started by these tests, so they do not restart it")
     taps = open_reader()
     card.insert("04a1b2c3")
     assert await taps.next() == "04A1B2C3"
@@ -172,7 +173,7 @@ async def test_card_still_on_the_reader_after_a_pcscd_restart_is_no_new_tap(open
                                                                             caplog):
     """Like a reader replugged under a card: the card was never seen leaving, so its tap already counted."""
     if not pcscd.owned:
-        skip_or_fail("pcscd was not started by these tests, so they do not restart it")
+        unavailable("pcscd was not started by these tests, so they do not restart it")
     caplog.set_level(logging.INFO, logger=LOGGER)
     taps = open_reader(retry_min_s=2.0, retry_max_s=2.0)
     card.insert("04a1b2c3")

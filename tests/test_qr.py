@@ -1,9 +1,7 @@
 """QR stickers: each PNG (and each SVG, rendered with rsvg-convert) decodes with zbarimg to exactly the URL
 the CSMS's driver page expects, and the charge point id and connector are printed under the code."""
 
-import os
 import re
-import shutil
 import struct
 import subprocess
 import sys
@@ -14,23 +12,16 @@ from pathlib import Path
 import pytest
 
 from firmware.qr import PX_PER_MM, StickerError, sticker_url, write_stickers
+from tests.prerequisites import require
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
-def require(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        message = f"{tool} is not installed (Debian: zbar-tools for zbarimg, librsvg2-bin for rsvg-convert)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 def decode(image: Path) -> list[str]:
-    result = subprocess.run([require("zbarimg"), "--raw", "--quiet", str(image)], capture_output=True, text=True,
-                            timeout=30)
+    result = subprocess.run([require("zbarimg", "zbar-tools"), "--raw", "--quiet", str(image)], capture_output=True,
+                            text=True, timeout=30)
     assert result.returncode == 0, result.stderr
     return result.stdout.splitlines()
 
@@ -78,7 +69,7 @@ def test_id_needing_url_encoding_and_an_existing_query(tmp_path):
 
 
 def test_svg_renders_to_the_same_url_and_has_real_text(tmp_path):
-    rsvg = require("rsvg-convert")
+    rsvg = require("rsvg-convert", "librsvg2-bin")
     charge_point = "CP&<7>"
     svg = write_stickers(charge_point, 2, "https://csms.example.com/qr/", tmp_path)[2]
     root = ET.parse(svg).getroot()  # well-formed XML, with the id escaped

@@ -6,7 +6,6 @@ the targets the units name), the units under test, and an executable stand-in at
 verify refuses a unit whose command does not exist, and nothing is installed on this machine.
 """
 
-import os
 import re
 import shutil
 import subprocess
@@ -14,20 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.prerequisites import require
+
 REPO = Path(__file__).resolve().parent.parent
 UNITS = REPO / "systemd"
 EVSED = "/opt/evsed/venv/bin/evsed"
 FORCE_OPEN = f"{EVSED} force-open -c /etc/evsed/evsed.toml"
 
 
-def require(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        message = f"{tool} is not installed (Debian: apt-get install systemd)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 def directives(path: Path) -> dict[str, dict[str, list[str]]]:
@@ -56,7 +49,7 @@ def seconds(value: str) -> float:
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory) -> Path:
-    require("systemd-analyze")
+    require("systemd-analyze", "systemd")
     tree = tmp_path_factory.mktemp("root")
     system_units = Path("/lib/systemd/system").resolve()
     shutil.copytree(system_units, tree / str(system_units).lstrip("/"), symlinks=True)
@@ -72,8 +65,8 @@ def root(tmp_path_factory) -> Path:
 
 
 def analyze(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([require("systemd-analyze"), *args, f"--root={root}"], capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run([require("systemd-analyze", "systemd"), *args, f"--root={root}"], capture_output=True,
+                          text=True, timeout=60)
 
 
 def test_units_pass_systemd_analyze_verify(root):
@@ -148,7 +141,7 @@ def test_watchdog_polkit_and_sysusers_files():
 
 
 def test_sysusers_creates_the_user_in_its_groups(tmp_path):
-    sysusers = require("systemd-sysusers")
+    sysusers = require("systemd-sysusers", "systemd")
     etc = tmp_path / "etc"
     etc.mkdir()
     # A plain Debian group file: dialout and plugdev exist, gpio (Raspberry Pi OS) does not.
