@@ -41,7 +41,7 @@ setup(
         ],
         "test": ["pytest==9.2.0", "pytest-asyncio==1.5.0", "ruff==0.17.6", "nfcpy==1.0.4", "pyscard==2.3.1"],
     },
-    entry_points={"console_scripts": ["evsed = firmware.cli:main"]},
+    entry_points={"console_scripts": ["evsed = firmware.cli.main:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Operating System :: POSIX :: Linux",

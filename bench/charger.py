@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from firmware.control import request
-from firmware.loopback_csms import LoopbackCsms, sim_config_text
+from firmware.daemon.control_socket import request
+from firmware.demo.loopback_csms import LoopbackCsms, sim_config_text
 
 CP = "CP_BENCH"
 

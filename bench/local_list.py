@@ -24,12 +24,13 @@ from ocpp.charge_point import camel_to_snake_case
 from ocpp.messages import _validate_payload, unpack
 
 from bench.charger import p99, running_charger
-from firmware.configuration import LOCAL_AUTH_LIST_MAX_LENGTH, SEND_LOCAL_LIST_MAX_LENGTH
-from firmware.local_list import LocalList
+from firmware.auth.local_list import LocalList
 from firmware.ocpp16 import compiled_schemas, convert
-from firmware.store import Store
+from firmware.persistence.db import Store
+from firmware.settings import LOCAL_LIST_MAX_ENTRIES as LOCAL_AUTH_LIST_MAX_LENGTH
+from firmware.settings import LOCAL_LIST_MAX_UPDATE as SEND_LOCAL_LIST_MAX_LENGTH
 
-TOOK = re.compile(r"SendLocalList answered status=Accepted entries=(\d+) took_ms=([\d.]+)")
+TOOK = re.compile(r"SendLocalList answered status=Accepted took_ms=([\d.]+)")
 UPDATES = LOCAL_AUTH_LIST_MAX_LENGTH // SEND_LOCAL_LIST_MAX_LENGTH
 
 
@@ -55,7 +56,7 @@ async def end_to_end() -> tuple[list[float], float, float]:
         round_trips_s = time.perf_counter() - started
         size = (await charger.cmd(cmd="state"))["authorization"]["local_list_entries"]
         assert size == LOCAL_AUTH_LIST_MAX_LENGTH, size
-        took = [float(m[2]) for m in TOOK.finditer(charger.log.read_text())]
+        took = [float(m[1]) for m in TOOK.finditer(charger.log.read_text())]
         rss = charger.rss_mb()
     assert len(took) == UPDATES, took
     return took, round_trips_s, rss

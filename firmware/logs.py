@@ -21,7 +21,7 @@ def setup_logging(level: str) -> None:
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
 
-def shown(id_tag: str | None) -> str | None:
+def masked(id_tag: str | None) -> str | None:
     """An idTag as a log line may show it: in full at debug level, else only its last four characters.
 
     A card UID is a credential (a copy of the card charges on its owner's account), so logs an

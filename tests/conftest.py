@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from firmware.control import request
-from firmware.loopback_csms import LoopbackCsms, sim_config_text
+from firmware.daemon.control_socket import request
+from firmware.demo.loopback_csms import LoopbackCsms, sim_config_text
 
 CHARGE_POINT = "CP_TEST"
 STARTUP_S = 15.0

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from firmware.loopback_csms import LoopbackCsms, Received
+from firmware.demo.loopback_csms import LoopbackCsms, Received
 from tests.conftest import CHARGE_POINT, Daemon
 
 CARDS = {1: "04A1B2C3", 2: "04D5E6F7A8B9C0"}
@@ -239,7 +239,7 @@ class Harness:
         try:
             unsent = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
             dead = db.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
-            local = db.execute("SELECT count(*), count(csms_id), count(stopped_at) FROM transactions").fetchone()
+            local = db.execute("SELECT count(*), count(remote_id), count(stopped_at) FROM transactions").fetchone()
             prefixes = db.execute("SELECT count(DISTINCT substr(id_tag, 1, 4)) FROM local_list").fetchone()[0]
         finally:
             db.close()

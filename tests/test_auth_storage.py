@@ -4,12 +4,12 @@ expiry, and the frame size that carries the longest SendLocalList."""
 import json
 from datetime import UTC, datetime
 
-from firmware.auth_cache import AuthCache
-from firmware.configuration import SEND_LOCAL_LIST_MAX_LENGTH
-from firmware.local_list import ListEntry, ListUpdate, LocalList, UpdateStatus, UpdateType
-from firmware.ocpp16.link import MAX_FRAME_BYTES
-from firmware.records import AuthorizationStatus, IdTagInfo
-from firmware.store import Store
+from firmware.auth.cache import AuthCache
+from firmware.auth.idtag import AuthorizationStatus, IdTagInfo
+from firmware.auth.local_list import ListEntry, ListUpdate, LocalList, UpdateStatus, UpdateType
+from firmware.persistence.db import Store
+from firmware.protocol.connection import MAX_FRAME_BYTES
+from firmware.settings import LOCAL_LIST_MAX_UPDATE as SEND_LOCAL_LIST_MAX_LENGTH
 
 A = AuthorizationStatus
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

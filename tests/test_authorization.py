@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from ocpp.v16 import call
 
-from firmware.configuration import SEND_LOCAL_LIST_MAX_LENGTH
+from firmware.settings import LOCAL_LIST_MAX_UPDATE as SEND_LOCAL_LIST_MAX_LENGTH
 from tests.conftest import CHARGE_POINT, Daemon
 
 PAST = "2020-01-01T00:00:00Z"

@@ -10,9 +10,9 @@ import pytest
 from ocpp.v16 import call
 
 from firmware.clock import Clock, Trust, current_boot_id
-from firmware.records import StopReason
-from firmware.recovery import note_reset, stop_reason_after_restart
-from firmware.store import Store
+from firmware.core.recovery import note_reset, stop_reason_after_restart
+from firmware.persistence.db import Store
+from firmware.transactions.store import StopReason
 from tests.conftest import CHARGE_POINT, Daemon
 
 TX_MESSAGES = ("StartTransaction", "MeterValues", "StopTransaction")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from ocpp.v16 import call
 
-from firmware.config import ConfigError, parse_config
+from firmware.config_file import ConfigError, parse_config
 from tests.conftest import CHARGE_POINT, config_text
 
 MINIMAL = """

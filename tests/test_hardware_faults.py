@@ -7,13 +7,13 @@ import sys
 
 import pytest
 
-from firmware.configuration import Configuration
-from firmware.connector import BackwardsReading, Connector, ConnectorDevices
-from firmware.outbox import Outbox
-from firmware.safety import EnergyGate
-from firmware.status_report import StatusReporter
-from firmware.store import Store
-from firmware.transactions import TransactionStore
+from firmware.core.connector import BackwardsReading, Connector, ConnectorDevices
+from firmware.core.safety import EnergyGate
+from firmware.ocpp16.status import StatusReporter
+from firmware.persistence.db import Store
+from firmware.settings import Settings
+from firmware.transactions.outbox import Outbox
+from firmware.transactions.store import TransactionStore
 from hal import MeterReading
 from hal.meter import EnergyMeter
 from hal.sim import SimStation
@@ -86,12 +86,12 @@ class ScriptedMeter(EnergyMeter):
 
 async def test_meter_reading_that_goes_backwards_is_rejected_and_logged(tmp_path, caplog):
     store = Store(tmp_path / "evsed.db")
-    config = Configuration(store, {"MeterValueSampleInterval": 1}, {})
+    config = Settings(store, {"sample_interval_s": 1}, {})
     station = SimStation(1, 11000.0, tmp_path)
     sim = station.connectors[1]
     meter = ScriptedMeter([1000.0, 1010.0, 900.0, 1020.0])
     devices = ConnectorDevices(sim.contactor, meter, sim.ev, sim.lock, sim.led)
-    reporter = StatusReporter(config, RTC_CLOCK)
+    reporter = StatusReporter(config, RTC_CLOCK, sink=lambda report: None)
     txs = TransactionStore(store, Outbox(store, RTC_CLOCK))
     connector = Connector(1, devices, EnergyGate({1: sim.contactor}), txs, config, reporter, RTC_CLOCK)
     caplog.set_level(logging.ERROR)

@@ -239,7 +239,7 @@ def test_install_provision_upgrade_remove_purge(debs, throwaway_root, tmp_path):
     (tmp_path / "evsed.toml").write_text(VALID_CONFIG)
     root.put(tmp_path / "evsed.toml", "/boot/firmware/evsed.toml")
     provisioned = root.run("/opt/evsed/venv/bin/python", "-c",
-                           "from firmware.provision import main; raise SystemExit(main())")
+                           "from firmware.cli.provision import main; raise SystemExit(main())")
     assert "installed" in provisioned.stdout
     assert not root.exists("/boot/firmware/evsed.toml")
     assert root.stat("/etc/evsed/evsed.toml") == "600 evsed evsed"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from firmware import provision as provision_module
-from firmware.config import load_config
-from firmware.provision import INVALID_SUFFIX, Outcome, provision
+from firmware.cli import provision as provision_module
+from firmware.cli.provision import INVALID_SUFFIX, Outcome, provision
+from firmware.config_file import load_config
 
 SECRET = "s3cret-Basic-Auth-pw"
 VALID = f"""

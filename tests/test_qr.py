@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from firmware.qr import PX_PER_MM, StickerError, sticker_url, write_stickers
+from firmware.cli.qr import PX_PER_MM, StickerError, sticker_url, write_stickers
 from tests.prerequisites import require
 
 SVG_NS = "{http://www.w3.org/2000/svg}"

@@ -5,14 +5,14 @@ In-process, with the simulated devices: the error is injected by a meter that br
 
 import asyncio
 
-from firmware.configuration import Configuration
-from firmware.connector import Connector, ConnectorDevices
-from firmware.connector_status import Status
-from firmware.outbox import MessageKind, Outbox
-from firmware.safety import EnergyGate
-from firmware.status_report import StatusReporter
-from firmware.store import Store
-from firmware.transactions import TransactionStore
+from firmware.core.connector import Connector, ConnectorDevices
+from firmware.core.connector_state import ConnectorState as Status
+from firmware.core.safety import EnergyGate
+from firmware.ocpp16.status import StatusReporter
+from firmware.persistence.db import Store
+from firmware.settings import Settings
+from firmware.transactions.outbox import MessageKind, Outbox
+from firmware.transactions.store import TransactionStore
 from hal import MeterReading
 from hal.sim import SimStation
 from tests.clocks import RTC_CLOCK
@@ -33,8 +33,8 @@ class BreakingMeter:
 
 async def test_error_in_session_opens_contactor_faults_and_stops(tmp_path):
     store = Store(tmp_path / "evsed.db")
-    config = Configuration(store, {"MeterValueSampleInterval": 1}, {})
-    reporter = StatusReporter(config, RTC_CLOCK)
+    config = Settings(store, {"sample_interval_s": 1}, {})
+    reporter = StatusReporter(config, RTC_CLOCK, sink=lambda report: None)
     outbox = Outbox(store, RTC_CLOCK)
     station = SimStation(1, 11000.0, tmp_path)
     sim = station.connectors[1]
@@ -43,9 +43,9 @@ async def test_error_in_session_opens_contactor_faults_and_stops(tmp_path):
     connector = Connector(1, devices, gate, TransactionStore(store, outbox), config, reporter, RTC_CLOCK)
     sim.ev.plug()
     await connector.begin("04A1B2C3")
-    assert sim.contactor.commanded_closed and connector.status is Status.CHARGING
+    assert sim.contactor.commanded_closed and connector.state is Status.CHARGING
     async with asyncio.timeout(5):
-        while connector.status is not Status.FAULTED or connector.tx is not None:
+        while connector.state is not Status.FAULTED or connector.tx is not None:
             await asyncio.sleep(0.05)
     assert sim.contactor.commanded_closed is False
     assert connector.fault is not None and connector.fault.error_code == "InternalError"

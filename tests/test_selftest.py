@@ -20,8 +20,8 @@ from ocpp.v16 import call
 
 from drivers.meter_profile import load_profile
 from firmware.app import App
-from firmware.config import load_config, parse_config
-from firmware.selftest import check_csms
+from firmware.config_file import load_config, parse_config
+from firmware.daemon.selftest import check_csms
 from tests.conftest import CHARGE_POINT
 from tests.modbus_peer import Fault, MeterServer, SimulatedMeter
 

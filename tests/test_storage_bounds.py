@@ -2,11 +2,10 @@
 
 import logging
 
-from firmware import metering
-from firmware.outbox import MessageKind, Outbox
-from firmware.records import StopReason
-from firmware.store import Store
-from firmware.transactions import KEEP_FINISHED, TransactionStore
+from firmware.persistence.db import Store
+from firmware.transactions import metering
+from firmware.transactions.outbox import MessageKind, Outbox
+from firmware.transactions.store import KEEP_FINISHED, StopReason, TransactionStore
 from hal.meter import MeterReading
 from tests.clocks import RTC_CLOCK
 
@@ -29,8 +28,7 @@ def test_full_outbox_thins_periodic_values_only(tmp_path, caplog):
     rows = []
     while (head := outbox.head()) is not None:
         rows.append(head)
-        with store.atomic():
-            outbox.remove(head)
+        outbox.confirmed(head, lambda: None)
     assert len(rows) <= 42, "bounded"
     assert rows[0].kind is MessageKind.TRANSACTION_START and rows[-1].kind is MessageKind.TRANSACTION_STOP
     contexts = [r.body["values"][0]["sampledValue"][0]["context"] for r in rows[1:-1]]

@@ -6,20 +6,14 @@ import time
 
 import pytest
 
-from firmware.configuration import Configuration
-from firmware.connector_status import (
-    CONNECTOR_TRANSITIONS,
-    ConnectorFacts,
-    ErrorCode,
-    Fault,
-    Status,
-    StatusMachine,
-    derive_status,
-)
-from firmware.logs import shown
-from firmware.safety import EnergyGate, SafetyError
-from firmware.status_report import StatusReport, StatusReporter
-from firmware.store import Store
+from firmware.core.connector_state import ConnectorFacts, ErrorCode, Fault
+from firmware.core.connector_state import ConnectorState as Status
+from firmware.core.connector_state import derive_state as derive_status
+from firmware.core.safety import EnergyGate, SafetyError
+from firmware.logs import masked as shown
+from firmware.ocpp16.status import CONNECTOR_TRANSITIONS, StatusMachine, StatusReport, StatusReporter
+from firmware.persistence.db import Store
+from firmware.settings import Settings
 from hal import normalise_uid
 from hal.sim import SimContactor, SimEV, SimMeter
 from tests.clocks import RTC_CLOCK
@@ -82,10 +76,9 @@ def test_uid_normalisation_rejects_garbage(raw):
 
 async def test_minimum_status_duration_debounces(tmp_path):
     store = Store(tmp_path / "db.sqlite")
-    config = Configuration(store, {"MinimumStatusDuration": 1}, {})
-    reporter = StatusReporter(config, RTC_CLOCK)
+    config = Settings(store, {"minimum_status_duration_s": 1}, {})
     sent: list[Status] = []
-    reporter.sink = lambda report: sent.append(report.status)
+    reporter = StatusReporter(config, RTC_CLOCK, sink=lambda report: sent.append(report.status))
 
     def report(status):
         reporter.changed(StatusReport(1, status, ErrorCode.NO_ERROR))

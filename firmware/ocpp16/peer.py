@@ -1,40 +1,51 @@
-"""The `ocpp` library's ChargePoint for one websocket connection, with thin OCPP 1.6 operations.
+"""The `ocpp` library's ChargePoint for one websocket connection, routing CALLs to the registered handlers.
 
-Each `@on` handler parses, calls one core method and builds the reply. Handlers never await a CSMS
-call (the library's receive loop is serial and would deadlock): follow-up work runs in tasks.
+The route map is built from the registry (`ocpp16.handlers`); errors are answered with OCPP-J 1.6's
+CALLERROR codes (`ocpp16.errors`). Handlers never await a CSMS call (the library's receive loop is
+serial and would deadlock): follow-up work runs in tasks.
 """
 
+import functools
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
+from ocpp.charge_point import remove_nones, serialize_as_dict, snake_to_camel_case
 from ocpp.exceptions import FormationViolationError, OCPPError
 from ocpp.messages import Call, CallError, MessageType, unpack
-from ocpp.routing import on
 from ocpp.v16 import ChargePoint as LibraryChargePoint
-from ocpp.v16 import call_result
-from ocpp.v16.enums import (
-    Action,
-    ClearCacheStatus,
-    ConfigurationStatus,
-    RemoteStartStopStatus,
-    ResetStatus,
-    ResetType,
-)
 
-from firmware.ocpp16 import compiled_schemas, convert
+from firmware.core.services import Services
+from firmware.ocpp16 import compiled_schemas
 from firmware.ocpp16.errors import frame_id, ocpp16_error
-
-if TYPE_CHECKING:
-    from firmware.ocpp16.link import Ocpp16Link
+from firmware.protocol.registry import Handler, Registry
 
 log = logging.getLogger(__name__)
 
 
 class Ocpp16Peer(LibraryChargePoint):
-    def __init__(self, charge_point_id: str, connection: Any, link: "Ocpp16Link", response_timeout: float) -> None:
+    def __init__(self, charge_point_id: str, connection: Any, registry: Registry, services: Services,
+                 accepted: Callable[[], bool], response_timeout: float) -> None:
         super().__init__(charge_point_id, connection, response_timeout=response_timeout)
-        self._link = link
+        self._registry = registry
+        self._services = services
+        self._accepted = accepted
+        self.route_map = {h.action: {"_on_action": self._bound(h), "_skip_schema_validation": False}
+                          for h in registry if not h.fast_schema}
+
+    def _bound(self, handler: Handler) -> Callable[..., Any]:
+        """The library's `@on` function for `handler`: the payload's fields, plus the services."""
+
+        @functools.wraps(handler.handle)
+        def on_action(**payload: Any) -> Any:
+            return self._refusal(handler) or handler.handle(self._services, **payload)
+
+        return on_action
+
+    def _refusal(self, handler: Handler) -> Any:
+        """The answer that replaces the handler's while the boot is not Accepted, if it has one."""
+        return None if self._accepted() else handler.until_accepted
 
     async def route_message(self, raw_msg: str) -> None:
         """Route a frame, answering errors with OCPP-J 1.6 error codes.
@@ -59,8 +70,9 @@ class Ocpp16Peer(LibraryChargePoint):
         try:
             if not isinstance(msg.action, str):
                 raise FormationViolationError(details={"cause": "action is not a string"})
-            if msg.action == Action.send_local_list:
-                await self._send_local_list(msg, received)
+            handler = self._registry.get(msg.action)
+            if handler is not None and handler.fast_schema:
+                await self._fast_call(msg, handler, received)
             else:
                 await self._handle_call(msg)
         except OCPPError as error:
@@ -71,57 +83,15 @@ class Ocpp16Peer(LibraryChargePoint):
                     answer.code, answer.details.get("cause") if isinstance(answer.details, dict) else None)
         await self._send(msg.create_call_error(answer).to_json())
 
-    async def _send_local_list(self, msg: Call, received: float) -> None:
-        """SendLocalList, outside the library's router: its lists are too large for the library's
-        validator (see `compiled_schemas`). Logs the time from frame received to list committed."""
+    async def _fast_call(self, msg: Call, handler: Handler, received: float) -> None:
+        """A `fast_schema` handler, outside the library's router: the compiled schema checks the payload and
+        the handler reads it as sent. Logs the time from frame received to answer sent."""
         error = compiled_schemas.schema_error(msg)
         if error is not None:
             await self._send_error(msg, error)
             return
-        status = self._link.authorizer.update_local_list(convert.list_update(msg.payload))
-        log.info("SendLocalList answered status=%s entries=%d took_ms=%.1f", status,
-                 len(msg.payload.get("localAuthorizationList", ())), 1000 * (time.perf_counter() - received))
-        await self._send(msg.create_call_result({"status": status.value}).to_json())
-
-    @on(Action.remote_start_transaction)
-    def on_remote_start_transaction(self, id_tag: str, connector_id: int | None = None,
-                                    charging_profile: dict | None = None) -> call_result.RemoteStartTransaction:
-        accepted = self._link.remote_start(connector_id, id_tag)
-        return call_result.RemoteStartTransaction(
-            status=RemoteStartStopStatus.accepted if accepted else RemoteStartStopStatus.rejected)
-
-    @on(Action.remote_stop_transaction)
-    def on_remote_stop_transaction(self, transaction_id: int) -> call_result.RemoteStopTransaction:
-        accepted = self._link.remote_stop(transaction_id)
-        return call_result.RemoteStopTransaction(
-            status=RemoteStartStopStatus.accepted if accepted else RemoteStartStopStatus.rejected)
-
-    @on(Action.get_configuration)
-    def on_get_configuration(self, key: list[str] | None = None) -> call_result.GetConfiguration:
-        known, unknown = self._link.configuration.entries(key)
-        return call_result.GetConfiguration(
-            configuration_key=[{"key": k, "readonly": ro, "value": v} for k, ro, v in known],
-            unknown_key=unknown or None)
-
-    @on(Action.change_configuration)
-    def on_change_configuration(self, key: str, value: str) -> call_result.ChangeConfiguration:
-        result = self._link.configuration.change(key, value)
-        return call_result.ChangeConfiguration(status=ConfigurationStatus(result.value))
-
-    @on(Action.get_local_list_version)
-    def on_get_local_list_version(self) -> call_result.GetLocalListVersion:
-        return call_result.GetLocalListVersion(list_version=self._link.authorizer.local_list_version())
-
-    @on(Action.clear_cache)
-    def on_clear_cache(self) -> call_result.ClearCache:
-        """OCPP 1.6 §5.4: the cache is emptied; the Local List is not touched."""
-        self._link.authorizer.cache.clear()
-        return call_result.ClearCache(status=ClearCacheStatus.accepted)
-
-    @on(Action.reset)
-    def on_reset(self, type: str) -> call_result.Reset:
-        """OCPP 1.6 §5.15: accepted, then transactions end with reason SoftReset/HardReset and the
-        charge point restarts once this answer is on its way (see `App.reset`)."""
-        hard = type == ResetType.hard
-        accepted = self._link.on_reset(hard)
-        return call_result.Reset(status=ResetStatus.accepted if accepted else ResetStatus.rejected)
+        result = self._refusal(handler) or handler.handle(self._services, msg.payload)
+        payload = snake_to_camel_case(remove_nones(serialize_as_dict(result)))
+        log.info("%s answered status=%s took_ms=%.1f", msg.action, payload.get("status"),
+                 1000 * (time.perf_counter() - received))
+        await self._send(msg.create_call_result(payload).to_json())

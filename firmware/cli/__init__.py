@@ -1,0 +1,1 @@
+"""The `evsed` command."""

@@ -1,0 +1,222 @@
+"""The `evsed` command."""
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from firmware import __version__
+from firmware.config_file import Config, ConfigError, load_config
+
+EXIT_CONFIG = 2
+EXIT_UNREACHABLE = 3
+EXIT_HARDWARE = 4
+
+
+def _config_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-c", "--config", type=Path, default=Path("/etc/evsed/evsed.toml"),
+                        help="configuration file (default: /etc/evsed/evsed.toml)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="evsed", description="Charge point controller daemon (OCPP 1.6J).")
+    parser.add_argument("--version", action="version", version=f"evsed {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the daemon (logs to stderr)")
+    _config_arg(run)
+
+    sim = commands.add_parser("sim", help="drive the simulated devices of a running daemon")
+    _config_arg(sim)
+    actions = sim.add_subparsers(dest="action", required=True)
+    tap = actions.add_parser("tap", help="present a card (hex UID of 4, 7 or 10 bytes)")
+    tap.add_argument("uid")
+    tap.add_argument("--connector", type=int, help="the connector's own reader (default: the shared reader)")
+    for name, text in (("plug", "plug an EV into connector N"), ("unplug", "unplug the EV from connector N"),
+                       ("pause", "the EV on connector N stops asking for energy"),
+                       ("resume", "the EV on connector N asks for energy again")):
+        actions.add_parser(name, help=text).add_argument("connector", type=int, metavar="N")
+    link = actions.add_parser("link", help="cut or restore the CSMS connection")
+    link.add_argument("state", choices=["down", "up"])
+    actions.add_parser("state", help="print connectors, link and queue as JSON")
+    actions.add_parser("card", help="print what the charger stores about an idTag, as JSON").add_argument("id_tag")
+    for name, text in (("fault", "inject a device fault"), ("clear", "clear an injected fault")):
+        fault = actions.add_parser(name, help=f"{text}: meter N (no answer), weld N (contact welded closed), "
+                                              "reader N (0: the shared reader)")
+        fault.add_argument("device", choices=["meter", "weld", "reader"])
+        fault.add_argument("connector", type=int, metavar="N")
+
+    commands.add_parser("demo", help="run the whole story on one machine: local CSMS, simulated charger")
+
+    _config_arg(commands.add_parser("status", help="what the running daemon is doing: link, connectors, faults, "
+                                                   "queue"))
+    _config_arg(commands.add_parser("selftest", help="check every configured device and the CSMS; exit 0 only "
+                                                     "when all pass"))
+    _config_arg(commands.add_parser("force-open", help="drive every configured contactor output open (for the "
+                                                       "service unit, before start and after stop)"))
+
+    qr = commands.add_parser("qr", help="write one print-ready QR sticker per connector (SVG and PNG)")
+    _config_arg(qr)
+    qr.add_argument("--base-url", required=True, help="the CSMS's driver page; the code opens "
+                                                      "URL?cp=<charge point id>&connector=<n>")
+    qr.add_argument("-o", "--out-dir", type=Path, default=Path("."), help="where to write the stickers")
+
+    provision = commands.add_parser("provision", help="first boot: install evsed.toml from the boot partition "
+                                                      "into /etc/evsed (validated, owner-only)")
+    provision.add_argument("--source", type=Path, action="append",
+                           help="file to take (repeatable; default /boot/firmware/evsed.toml, /boot/evsed.toml)")
+    provision.add_argument("--target", type=Path, default=Path("/etc/evsed/evsed.toml"))
+    provision.add_argument("--owner", default="evsed", help="user owning the installed file ('' = unchanged)")
+
+    config = commands.add_parser("config", help="configuration file tools")
+    config_actions = config.add_subparsers(dest="action", required=True)
+    _config_arg(config_actions.add_parser("check", help="validate a configuration file without starting"))
+    return parser
+
+
+def _load(path: Path) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as e:
+        print(f"evsed: configuration error: {e}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+def _run(config: Config) -> int:
+    from firmware.app import App
+    from firmware.daemon.hardware import HardwareError
+    from firmware.logs import setup_logging
+
+    setup_logging(config.logging.level)
+    try:
+        app = App(config)
+    except HardwareError as e:
+        logging.getLogger("firmware").critical("hardware error, not started: %s", e)
+        return EXIT_HARDWARE
+    asyncio.run(app.run())
+    if app.restart_requested:  # Reset.req: start again in this process, as a fresh program
+        os.execv(sys.executable, sys.orig_argv)
+    return 0
+
+
+def _ask(config: Config, command: dict[str, object]) -> tuple[int, dict[str, Any]]:
+    """One command to the running daemon: (0, its answer), or an exit code once stderr says why not."""
+    from firmware.daemon.control_socket import request
+
+    try:
+        answer = asyncio.run(request(config.control_socket, command))
+    except (OSError, TimeoutError) as e:
+        print(f"evsed: the daemon does not answer at {config.control_socket} (is it running?): {e}", file=sys.stderr)
+        return EXIT_UNREACHABLE, {}
+    if not answer.pop("ok", False):
+        print(f"evsed: {answer.get('error')}", file=sys.stderr)
+        return 1, {}
+    return 0, answer
+
+
+def _sim(args: argparse.Namespace, config: Config) -> int:
+    command: dict[str, object] = {"cmd": args.action}
+    if args.action == "tap":
+        command.update(uid=args.uid, connector=args.connector)
+    elif args.action == "link":
+        command["state"] = args.state
+    elif args.action == "card":
+        command["id_tag"] = args.id_tag
+    elif args.action in ("fault", "clear"):
+        command.update(cmd="fault", device=args.device, connector=args.connector, on=args.action == "fault")
+    elif args.action != "state":
+        command["connector"] = args.connector
+    code, answer = _ask(config, command)
+    if code == 0 and args.action in ("state", "card"):
+        print(json.dumps(answer, indent=2))
+    return code
+
+
+def _status(config: Config) -> int:
+    from firmware.daemon.state import DaemonState
+
+    code, state = _ask(config, {"cmd": "state"})
+    if code == 0:
+        print(DaemonState.from_json(state).describe())
+    return code
+
+
+def _selftest(config: Config) -> int:
+    from firmware.daemon.selftest import run_selftest, table
+
+    checks = asyncio.run(run_selftest(config))
+    print(table(checks))
+    return 0 if all(c.passed for c in checks) else 1
+
+
+def _force_open(config: Config) -> int:
+    """A GPIO line keeps its level when the daemon is killed: the service unit runs this before each
+    start and after each stop. The relay must be wired fail-open (see README, "Real hardware")."""
+    if config.hardware.backend != "pi":
+        print(f"backend {config.hardware.backend}: no contactor outputs to force")
+        return 0
+    from drivers.gpio_force_open import force_open
+
+    results = force_open([(c.contactor.pin, c.contactor.active_high) for c in config.hardware.connector.values()])
+    for result in results:
+        print(result.text)
+    return 0 if all(r.ok for r in results) else 1
+
+
+def _qr(args: argparse.Namespace, config: Config) -> int:
+    from firmware.cli.qr import StickerError, write_stickers
+
+    try:
+        paths = write_stickers(config.charge_point.id, config.charge_point.connectors, args.base_url, args.out_dir)
+    except StickerError as e:
+        print(f"evsed: {e}", file=sys.stderr)
+        return EXIT_CONFIG
+    for path in paths:
+        print(path)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "demo":
+        from firmware.demo.story import run_demo
+
+        return run_demo()
+    if args.command == "provision":
+        from firmware.cli import provision
+
+        return provision.main(args.source, args.target, args.owner or None)
+    config = _load(args.config)
+    if args.command == "run":
+        return _run(config)
+    if args.command == "sim":
+        return _sim(args, config)
+    if args.command == "status":
+        return _status(config)
+    if args.command == "selftest":
+        return _selftest(config)
+    if args.command == "force-open":
+        return _force_open(config)
+    if args.command == "qr":
+        return _qr(args, config)
+    return _check(args.config, config)
+
+
+def _check(path: Path, config: Config) -> int:
+    """`evsed config check`: what the file alone can tell, meter profiles included (devices are opened
+    only by `run` and `selftest`)."""
+    from drivers.meter_profile import load_profile
+
+    for n, devices in sorted(config.hardware.connector.items()):
+        try:
+            load_profile(devices.meter.profile)
+        except ValueError as e:
+            print(f"evsed: configuration error: {path}: [hardware.connector.{n}.meter] profile: {e}", file=sys.stderr)
+            return EXIT_CONFIG
+    print(f"{path}: configuration is valid (charge point {config.charge_point.id}, "
+          f"{config.charge_point.connectors} connector(s), backend {config.hardware.backend})")
+    return 0

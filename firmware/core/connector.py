@@ -1,0 +1,420 @@
+"""One connector at run time: its devices, its status machine and its charging session.
+
+Session flow (OCPP 1.6 §3 / §4.8, §4.10): an authorized idTag waits up to ConnectionTimeOut for
+the EV; with the EV plugged the start is stored, then the contactor closes; meter values are
+sampled every MeterValueSampleInterval; a stop opens the contactor first, then records the end.
+"""
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Concatenate, ParamSpec
+
+from firmware.clock import Clock
+from firmware.core.connector_state import ConnectorFacts, ConnectorState, ErrorCode, Fault, derive_state
+from firmware.core.ports import ConnectorReport, StatusPort
+from firmware.core.safety import EnergyGate
+from firmware.logs import masked
+from firmware.settings import Settings
+from firmware.transactions import metering
+from firmware.transactions.store import StopReason, Transaction, TransactionStore
+from hal import (
+    CardReader,
+    ConnectorLock,
+    Contactor,
+    EnergyMeter,
+    LedPattern,
+    MeterError,
+    MeterReading,
+    PlugSensor,
+    PlugState,
+    StatusLed,
+)
+
+log = logging.getLogger(__name__)
+
+LED_PATTERNS: dict[ConnectorState, LedPattern] = {
+    ConnectorState.AVAILABLE: LedPattern.READY,
+    ConnectorState.PREPARING: LedPattern.BUSY,
+    ConnectorState.CHARGING: LedPattern.CHARGING,
+    ConnectorState.SUSPENDED_EV: LedPattern.SUSPENDED,
+    ConnectorState.SUSPENDED_EVSE: LedPattern.SUSPENDED,
+    ConnectorState.FINISHING: LedPattern.BUSY,
+    ConnectorState.RESERVED: LedPattern.BUSY,
+    ConnectorState.UNAVAILABLE: LedPattern.UNAVAILABLE,
+    ConnectorState.FAULTED: LedPattern.FAULT,
+}
+
+
+P = ParamSpec("P")
+
+
+def guarded(
+    method: Callable[Concatenate["Connector", P], Awaitable[None]],
+) -> Callable[Concatenate["Connector", P], Awaitable[None]]:
+    """Session work: any exception opens the contactor and faults the connector (see `fail`)."""
+
+    @functools.wraps(method)
+    async def run(self: "Connector", *args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            await method(self, *args, **kwargs)
+        except Exception as error:
+            await self.fail(error)
+
+    return run
+
+
+@dataclass
+class ConnectorDevices:
+    contactor: Contactor
+    meter: EnergyMeter
+    plug: PlugSensor
+    lock: ConnectorLock
+    led: StatusLed
+    reader: CardReader | None = None
+    """A reader that belongs to this connector only (besides the charge point's shared one)."""
+    feedback_timeout_s: float = 0.5
+    """How long the contactor's feedback may disagree with its command (see `firmware.supervision`)."""
+
+
+class BackwardsReading(MeterError):
+    """The meter's import register read lower than before: the reading is rejected."""
+
+
+@dataclass
+class PendingStart:
+    """An idTag waiting for the EV to plug in (or, for a remote start, being authorized)."""
+
+    id_tag: str
+    parent_id_tag: str | None
+    timer: asyncio.TimerHandle
+    authorized: bool
+    movable: bool
+    """Not tied to this connector: the EV may plug into any free connector (shared reader)."""
+
+
+class Connector:
+    def __init__(self, connector_id: int, devices: ConnectorDevices, gate: EnergyGate, txs: TransactionStore,
+                 settings: Settings, port: StatusPort, clock: Clock) -> None:
+        self.id = connector_id
+        self._clock = clock
+        self.devices = devices
+        self._gate = gate
+        self._txs = txs
+        self._settings = settings
+        self._port = port
+        self.tx: Transaction | None = None
+        self.pending: PendingStart | None = None
+        self.finishing = False
+        self.fault: Fault | None = None
+        self.energy_withheld = False
+        """The CSMS refused the transaction's idTag after it started (StartTransaction.conf)."""
+        self.last_energy_wh: float | None = None
+        self._sampler: asyncio.Task[None] | None = None
+        self._energy_limit: asyncio.Task[None] | None = None
+        self._session_lock = asyncio.Lock()
+        self._state = derive_state(self.facts())
+        self._announce()
+
+    # --- status -------------------------------------------------------------------------------
+
+    def facts(self) -> ConnectorFacts:
+        plug = self.devices.plug.state
+        return ConnectorFacts(plugged=plug.plugged, ev_requesting=plug.requesting, transaction=self.tx is not None,
+                              evse_offers_energy=not self.energy_withheld, awaiting_start=self.pending is not None,
+                              finishing=self.finishing, fault=self.fault)
+
+    @property
+    def state(self) -> ConnectorState:
+        return self._state
+
+    def refresh(self) -> None:
+        """Derive the state from the facts again; a change shows on the LED and goes to the protocol adapter."""
+        state = derive_state(self.facts())
+        if state is not self._state:
+            self._state = state
+            self._announce()
+
+    def _announce(self) -> None:
+        self.devices.led.show(LED_PATTERNS[self._state])
+        fault = self.fault if self._state is ConnectorState.FAULTED else None
+        self._port.connector_changed(ConnectorReport(
+            self.id, self._state, fault.error_code if fault else ErrorCode.NO_ERROR,
+            fault.info if fault else None, fault.vendor_error_code if fault else None))
+
+    @property
+    def is_free(self) -> bool:
+        """Free for a new session: no transaction, nobody waiting, not faulted.
+
+        A connector in Preparing because only the EV is plugged is free: drivers plug in first and
+        tap or scan the QR code second.
+        """
+        return self.tx is None and self.pending is None and self.fault is None
+
+    # --- starting -----------------------------------------------------------------------------
+
+    def hold(self, id_tag: str, parent_id_tag: str | None = None, *, authorized: bool, movable: bool = False) -> None:
+        """Keep `id_tag` waiting for the EV for the connection timeout (OCPP 1.6 §9.1 ConnectionTimeOut)."""
+        if self.pending is not None:
+            self.pending.timer.cancel()
+        timeout = self._settings.integer("connection_timeout_s")
+        timer = asyncio.get_running_loop().call_later(timeout, self._pending_timed_out)
+        self.pending = PendingStart(id_tag, parent_id_tag, timer, authorized, movable)
+        self.finishing = False
+        self.refresh()
+
+    def clear_pending(self) -> None:
+        if self.pending is not None:
+            self.pending.timer.cancel()
+            self.pending = None
+            self.refresh()
+
+    def _pending_timed_out(self) -> None:
+        if self.pending is not None:
+            log.info("no EV plugged within the connection timeout connector=%d idTag=%s; start cancelled",
+                     self.id, masked(self.pending.id_tag))
+            self.pending = None
+            self.refresh()
+
+    @guarded
+    async def begin(self, id_tag: str, parent_id_tag: str | None = None, *, movable: bool = False) -> None:
+        """An authorized idTag: start now if the EV is plugged, else wait ConnectionTimeOut for it."""
+        if self.devices.plug.state.plugged:
+            await self._start(id_tag, parent_id_tag)
+        else:
+            self.hold(id_tag, parent_id_tag, authorized=True, movable=movable)
+
+    @guarded
+    async def start(self, id_tag: str, parent_id_tag: str | None = None) -> None:
+        """Store the transaction, then close the contactor."""
+        await self._start(id_tag, parent_id_tag)
+
+    async def _start(self, id_tag: str, parent_id_tag: str | None) -> None:
+        async with self._session_lock:
+            if self.tx is not None or self.fault is not None or not self.devices.plug.state.plugged:
+                return
+            if self.pending is not None:
+                self.pending.timer.cancel()
+                self.pending = None
+            try:
+                reading = await self.read_meter()
+            except MeterError as e:
+                await self.meter_failed(e)
+                return
+            timestamp = self._clock.stamp()
+            self.tx = self._txs.begin(
+                self.id, id_tag, round(reading.energy_wh), timestamp,
+                self._sample(reading, "sampled_measurands", metering.ReadingContext.TRANSACTION_BEGIN, timestamp),
+                self._sample(reading, "stop_sampled_measurands", metering.ReadingContext.TRANSACTION_BEGIN, timestamp))
+            self.tx.parent_id_tag = parent_id_tag
+            self.finishing = False
+            self.energy_withheld = False
+            self.devices.lock.lock()
+            self._energize()
+            self._sampler = asyncio.create_task(self._sample_periodically(self.tx), name=f"sampler-{self.id}")
+            self.refresh()
+
+    @guarded
+    async def resume(self, tx: Transaction, last_energy_wh: float) -> None:
+        """A transaction interrupted by a restart goes on: the same records, the contactor closes again."""
+        async with self._session_lock:
+            self.tx, self.last_energy_wh = tx, last_energy_wh
+            self.devices.lock.lock()
+            self._energize()
+            self._sampler = asyncio.create_task(self._sample_periodically(tx), name=f"sampler-{self.id}")
+            self.refresh()
+        log.warning("interrupted transaction resumed connector=%d tx_ref=%d remote_id=%s",
+                    self.id, tx.ref, tx.remote_id)
+
+    def suspend_for_restart(self) -> None:
+        """Shutdown with resume configured: energy stops, the transaction stays open in the database."""
+        self._gate.open(self.id, "shutdown, transaction kept for resume")
+        if self._sampler is not None:
+            self._sampler.cancel()
+            self._sampler = None
+
+    async def read_meter(self) -> MeterReading:
+        """Read the meter; a reading whose import register went backwards is rejected and logged."""
+        reading = await self.devices.meter.read()
+        if self.last_energy_wh is not None and reading.energy_wh < self.last_energy_wh - 0.5:
+            log.error("meter reading went backwards, rejected connector=%d energy_wh=%.1f last_wh=%.1f",
+                      self.id, reading.energy_wh, self.last_energy_wh)
+            raise BackwardsReading(f"import register went from {self.last_energy_wh} to {reading.energy_wh} Wh")
+        self.last_energy_wh = reading.energy_wh
+        return reading
+
+    def _energize(self) -> None:
+        self._gate.close(self.id, authorized_transaction=self.tx is not None and not self.energy_withheld,
+                         plugged=self.devices.plug.state.plugged)
+
+    def _sample(self, reading: MeterReading, setting: str, context: metering.ReadingContext,
+                timestamp: str) -> dict | None:
+        measurands = self._settings.csl(setting)
+        return metering.sample(reading, measurands, context, timestamp) if measurands else None
+
+    @guarded
+    async def _sample_periodically(self, tx: Transaction) -> None:
+        """MeterValues every sample interval (1.6: MeterValueSampleInterval; 0: none) while the transaction runs."""
+        while True:
+            interval = self._settings.integer("sample_interval_s")
+            await asyncio.sleep(interval if interval > 0 else 1)
+            if interval <= 0:
+                continue
+            try:
+                reading = await self.read_meter()
+            except BackwardsReading:
+                continue
+            except MeterError as e:
+                await self.meter_failed(e)
+                return
+            self._txs.sample(tx, self._sample(reading, "sampled_measurands",
+                                              metering.ReadingContext.SAMPLE_PERIODIC, self._clock.stamp()),
+                             reading.energy_wh)
+
+    # --- stopping -----------------------------------------------------------------------------
+
+    @guarded
+    async def stop(self, reason: StopReason, id_tag: str | None = None) -> None:
+        """Open the contactor first, then record the end and queue StopTransaction."""
+        await self._stop(reason, id_tag)
+
+    async def _stop(self, reason: StopReason, id_tag: str | None) -> None:
+        self._gate.open(self.id, f"stop {reason}")
+        async with self._session_lock:
+            tx = self.tx
+            if tx is None:
+                return
+            for task in (self._sampler, self._energy_limit):
+                if task is not None and task is not asyncio.current_task():
+                    task.cancel()  # (a failing task ends the session itself, uncancelled)
+            self._sampler = self._energy_limit = None
+            try:
+                reading: MeterReading | None = await self.read_meter()
+            except Exception as e:  # the end must be recorded whatever the meter does
+                log.error("meter unreadable at stop, using last reading connector=%d error=%r", self.id, e)
+                reading = None
+            energy_wh = reading.energy_wh if reading else (self.last_energy_wh or tx.meter_start)
+            timestamp = self._clock.stamp()
+            end = metering.ReadingContext.TRANSACTION_END
+            self._txs.end(
+                tx, max(round(energy_wh), tx.meter_start), timestamp, reason, id_tag,
+                self._sample(reading, "sampled_measurands", end, timestamp) if reading else None,
+                self._sample(reading, "stop_sampled_measurands", end, timestamp) if reading else None)
+            self.tx = None
+            self.energy_withheld = False
+            self.finishing = self.devices.plug.state.plugged
+            keep_locked = (reason is StopReason.EV_DISCONNECTED
+                           and not self._settings.flag("unlock_on_ev_disconnect"))
+            if not keep_locked:
+                self.devices.lock.unlock()
+            self.refresh()
+
+    # --- the CSMS's verdict on a started transaction -------------------------------------------
+
+    @guarded
+    async def invalidated(self, tx: Transaction) -> None:
+        """StartTransaction.conf refused the idTag of `tx` (still running here).
+
+        OCPP 1.6 §9.1: with StopTransactionOnInvalidId the transaction stops (reason DeAuthorized);
+        without it the charger stops offering energy (SuspendedEVSE) once MaxEnergyOnInvalidId Wh
+        were delivered in the transaction (0: at once), and the transaction runs on until the EV
+        leaves or the CSMS stops it.
+        """
+        if self.tx is not tx:
+            return
+        if self._settings.flag("stop_on_invalid_id"):
+            await self._stop(StopReason.DE_AUTHORIZED, None)
+            return
+        limit_wh = self._settings.integer("max_energy_on_invalid_id_wh")
+        log.info("idTag refused by CSMS, energy limited connector=%d tx_ref=%d max_energy_wh=%d",
+                 self.id, tx.ref, limit_wh)
+        self._energy_limit = asyncio.create_task(self._withhold_after(tx, limit_wh), name=f"limit-{self.id}")
+
+    @guarded
+    async def _withhold_after(self, tx: Transaction, limit_wh: int) -> None:
+        """Poll the meter each second until the transaction delivered `limit_wh`, then withhold energy."""
+        while limit_wh > 0 and self.tx is tx:
+            try:
+                if (await self.devices.meter.read()).energy_wh - tx.meter_start >= limit_wh:
+                    break
+            except MeterError as e:
+                log.warning("meter unreadable, energy withheld now connector=%d error=%s", self.id, e)
+                break
+            await asyncio.sleep(1)
+        if self.tx is tx:
+            self.energy_withheld = True
+            self._gate.open(self.id, "idTag invalid, energy withheld")
+            self.refresh()
+
+    # --- EV events ----------------------------------------------------------------------------
+
+    @guarded
+    async def on_plug(self, state: PlugState) -> None:
+        """The EV plugged, unplugged or changed its request for energy."""
+        if not state.plugged:
+            self.finishing = False
+            if self.tx is not None:
+                await self._ev_side_disconnect()
+        elif self.tx is not None and not self.energy_withheld and not self.devices.contactor.commanded_closed:
+            log.info("EV plugged back in, transaction resumes connector=%d", self.id)
+            self._energize()
+        elif self.pending is not None and self.pending.authorized:
+            await self._start(self.pending.id_tag, self.pending.parent_id_tag)
+        self.refresh()
+
+    async def _ev_side_disconnect(self) -> None:
+        """OCPP 1.6 §9.1 StopTransactionOnEVSideDisconnect / UnlockConnectorOnEVSideDisconnect."""
+        if self._settings.flag("stop_on_ev_disconnect"):
+            await self._stop(StopReason.EV_DISCONNECTED, None)
+            return
+        self._gate.open(self.id, "EV unplugged, transaction suspended")
+        if self._settings.flag("unlock_on_ev_disconnect"):
+            self.devices.lock.unlock()
+
+    # --- faults -------------------------------------------------------------------------------
+
+    async def meter_failed(self, error: MeterError) -> None:
+        """The meter cannot be read (after the driver's retries): PowerMeterFailure."""
+        await self.enter_fault(Fault(ErrorCode.POWER_METER_FAILURE, info=str(error)[:50]))
+
+    async def fail(self, error: Exception) -> None:
+        """An error inside the session: InternalError, until the daemon restarts (see `enter_fault`)."""
+        log.error("connector failed connector=%d error=%r", self.id, error, exc_info=error)
+        await self.enter_fault(Fault(ErrorCode.INTERNAL_ERROR, info=type(error).__name__[:50]))
+
+    async def enter_fault(self, fault: Fault, *, welded: bool = False) -> None:
+        """Energy stops first; the connector reports Faulted with the OCPP 1.6 ChargePointErrorCode until
+        `clear_fault`, and a running session ends (reason Other). Repeated for the same fault, only the
+        contactor is opened again (and a session whose end could not be recorded is tried again).
+
+        A contact welded closed is the dangerous case: the upstream shunt trip is driven and the EV is
+        told to stop drawing (control pilot state F), where those outputs are wired.
+        """
+        self._gate.open(self.id, fault.error_code)
+        if self.fault != fault:
+            log.error("connector faulted connector=%d error_code=%s info=%s vendor_error_code=%s", self.id,
+                      fault.error_code, fault.info, fault.vendor_error_code)
+            if welded:
+                self.devices.contactor.trip()
+                self.devices.plug.signal_fault(True)
+            self.fault = fault
+            if self.pending is not None:
+                self.pending.timer.cancel()
+                self.pending = None
+            self.refresh()
+        if self.tx is not None:
+            try:
+                await self._stop(StopReason.OTHER, None)
+            except Exception:
+                log.exception("could not record the end of the transaction connector=%d", self.id)
+
+    def clear_fault(self, error_code: ErrorCode) -> None:
+        """The device behind `error_code` works again: the fault clears."""
+        if self.fault is None or self.fault.error_code is not error_code:
+            return
+        self.fault = None
+        self.devices.plug.signal_fault(False)
+        log.warning("connector fault cleared connector=%d error_code=%s", self.id, error_code)
+        self.refresh()

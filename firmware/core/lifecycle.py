@@ -1,0 +1,41 @@
+"""Stopping and restarting the charge point: SIGTERM, and the CSMS's Reset."""
+
+import asyncio
+import logging
+
+from firmware.core.recovery import note_reset
+from firmware.persistence.db import Store
+from firmware.transactions.store import StopReason
+
+log = logging.getLogger(__name__)
+
+
+class Lifecycle:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._stopping = asyncio.Event()
+        self.stop_reason = StopReason.REBOOT
+        """The reason running transactions end with when the daemon stops."""
+        self.restart_requested = False
+        """A Reset was carried out: the caller starts the daemon again."""
+
+    def stop(self) -> None:
+        """Ask the daemon to stop, as SIGTERM does."""
+        self._stopping.set()
+
+    async def wait_stopping(self) -> None:
+        await self._stopping.wait()
+
+    def reset(self, hard: bool) -> bool:
+        """OCPP 1.6 §5.15 Reset: end every transaction (reason SoftReset or HardReset), let the
+        StopTransactions reach the CSMS, then start again. Both kinds restart the daemon; evsed does
+        not reboot the board (a Hard reset of the computer is the service manager's business).
+        False when the daemon is stopping already."""
+        if self._stopping.is_set():
+            return False
+        self.stop_reason = StopReason.HARD_RESET if hard else StopReason.SOFT_RESET
+        note_reset(self._store, self.stop_reason)
+        self.restart_requested = True
+        log.warning("reset requested by CSMS kind=%s; restarting", "Hard" if hard else "Soft")
+        self.stop()
+        return True

@@ -1,0 +1,27 @@
+"""What every CSMS→charge point handler gets: the core's services, by functional block.
+
+A protocol adapter's handler parses a request, calls one method here and builds the reply; the logic of
+what a command means lives behind these, the same for every OCPP version.
+"""
+
+from dataclasses import dataclass
+
+from firmware.auth.authorizer import Authorizer
+from firmware.core.chargepoint import ChargePoint
+from firmware.core.confirmations import Confirmations
+from firmware.core.lifecycle import Lifecycle
+from firmware.settings import Settings
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    """Configuration (OCPP 1.6 Core: Get/ChangeConfiguration)."""
+    authorizer: Authorizer
+    """Authorization: Local Authorization List and cache (1.6 LocalAuthListManagement, ClearCache)."""
+    charge_point: ChargePoint
+    """Sessions: remote start and stop."""
+    confirmations: Confirmations
+    """What the CSMS's confirmation of a queued transaction message means."""
+    lifecycle: Lifecycle
+    """Stop and Reset."""

@@ -1,0 +1,1 @@
+"""The daemon around the core: devices, self-test, control socket and its commands, systemd."""

@@ -1,0 +1,35 @@
+"""The CSMS→charge point messages this adapter answers: one line per message.
+
+To add one: write `handlers/<message>.py` with `handle(services, **payload)` returning the library's
+call_result (docstring: the spec clause), and add its line here. `SupportedFeatureProfiles` follows.
+"""
+
+from ocpp.v16.enums import Action
+
+from firmware.ocpp16.handlers import (
+    change_configuration,
+    clear_cache,
+    get_configuration,
+    get_local_list_version,
+    remote_start_transaction,
+    remote_stop_transaction,
+    reset,
+    send_local_list,
+)
+from firmware.protocol.registry import Handler, Registry
+
+CORE = "Core"
+LOCAL_AUTH_LIST = "LocalAuthListManagement"
+
+HANDLERS = Registry([
+    Handler(Action.change_configuration, change_configuration.handle, CORE),
+    Handler(Action.clear_cache, clear_cache.handle, CORE),
+    Handler(Action.get_configuration, get_configuration.handle, CORE),
+    Handler(Action.remote_start_transaction, remote_start_transaction.handle, CORE,
+            until_accepted=remote_start_transaction.REJECTED),
+    Handler(Action.remote_stop_transaction, remote_stop_transaction.handle, CORE,
+            until_accepted=remote_stop_transaction.REJECTED),
+    Handler(Action.reset, reset.handle, CORE),
+    Handler(Action.get_local_list_version, get_local_list_version.handle, LOCAL_AUTH_LIST),
+    Handler(Action.send_local_list, send_local_list.handle, LOCAL_AUTH_LIST, fast_schema=True),
+])

@@ -1,0 +1,1 @@
+"""The one SQLite database: the Store and its numbered schema migrations."""

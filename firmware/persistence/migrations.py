@@ -1,0 +1,159 @@
+"""Numbered schema migrations of the one database: version N is reached by running MIGRATIONS[N-1].
+
+Append, never edit a released one: a charger in the field may be at any version.
+"""
+
+from collections.abc import Callable
+
+from sqlite_utils import Database
+
+
+def _v1(db: Database) -> None:
+    db.execute("CREATE TABLE config_keys (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute(
+        """CREATE TABLE transactions (
+            ref INTEGER PRIMARY KEY AUTOINCREMENT,
+            connector INTEGER NOT NULL,
+            id_tag TEXT NOT NULL,
+            meter_start INTEGER NOT NULL,
+            started_at TEXT NOT NULL,
+            csms_id INTEGER,
+            last_energy_wh REAL NOT NULL,
+            meter_stop INTEGER,
+            stopped_at TEXT,
+            stop_reason TEXT
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,
+            tx_ref INTEGER NOT NULL REFERENCES transactions(ref),
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE dead_letters (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            tx_ref INTEGER NOT NULL,
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            failed_at TEXT NOT NULL,
+            error TEXT NOT NULL
+        )"""
+    )
+
+
+def _v2(db: Database) -> None:
+    """Authorization: the Local Authorization List and the Authorization Cache.
+
+    idTags compare case-insensitively (OCPP 1.6 IdToken), so both keys use NOCASE; idTags are
+    printable ASCII (CiString20), the range NOCASE folds.
+    """
+    db.execute(
+        """CREATE TABLE local_list (
+            id_tag TEXT PRIMARY KEY COLLATE NOCASE,
+            status TEXT NOT NULL,
+            expiry_date TEXT,
+            parent_id_tag TEXT
+        ) WITHOUT ROWID"""
+    )
+    db.execute(
+        """CREATE TABLE auth_cache (
+            id_tag TEXT PRIMARY KEY COLLATE NOCASE,
+            status TEXT NOT NULL,
+            expiry_date TEXT,
+            parent_id_tag TEXT,
+            seq INTEGER NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX auth_cache_seq ON auth_cache (seq)")
+
+
+def _v3(db: Database) -> None:
+    # StartTransaction.conf's idTagInfo status, so a resumed transaction knows whether the CSMS refused it.
+    db.execute("ALTER TABLE transactions ADD COLUMN id_tag_status TEXT")
+
+
+V4_SETTING_NAMES = {
+    "AllowOfflineTxForUnknownId": "offline_unknown_id_allowed",
+    "AuthorizationCacheEnabled": "auth_cache_enabled",
+    "AuthorizeRemoteTxRequests": "authorize_remote_starts",
+    "ClockAlignedDataInterval": "aligned_sample_interval_s",
+    "ConnectionTimeOut": "connection_timeout_s",
+    "HeartbeatInterval": "heartbeat_interval_s",
+    "LocalAuthListEnabled": "local_list_enabled",
+    "LocalAuthorizeOffline": "local_authorize_offline",
+    "LocalPreAuthorize": "local_pre_authorize",
+    "MaxEnergyOnInvalidId": "max_energy_on_invalid_id_wh",
+    "MeterValuesAlignedData": "aligned_measurands",
+    "MeterValuesSampledData": "sampled_measurands",
+    "MeterValueSampleInterval": "sample_interval_s",
+    "MinimumStatusDuration": "minimum_status_duration_s",
+    "ResetRetries": "reset_retries",
+    "StopTransactionOnEVSideDisconnect": "stop_on_ev_disconnect",
+    "StopTransactionOnInvalidId": "stop_on_invalid_id",
+    "StopTxnAlignedData": "stop_aligned_measurands",
+    "StopTxnSampledData": "stop_sampled_measurands",
+    "TransactionMessageAttempts": "transaction_message_attempts",
+    "TransactionMessageRetryInterval": "transaction_message_retry_interval_s",
+    "UnlockConnectorOnEVSideDisconnect": "unlock_on_ev_disconnect",
+    "WebSocketPingInterval": "websocket_ping_interval_s",
+}
+"""Frozen history: the names schema 3 stored settings under (the OCPP 1.6 key names) and the neutral
+names they have from schema 4 on. Never updated: new settings are born with neutral names."""
+
+
+def _v4(db: Database) -> None:
+    """Protocol-neutral storage: settings by neutral names, the CSMS's transaction id as text (1.6 sends an
+    integer, 2.0.1 a string), and outbox messages that need not belong to a transaction."""
+    db.execute("CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.conn.executemany("INSERT INTO settings (name, value) SELECT ?, value FROM config_keys WHERE name = ?",
+                        [(new, old) for old, new in V4_SETTING_NAMES.items()])
+    db.execute("DROP TABLE config_keys")
+    db.execute("ALTER TABLE transactions ADD COLUMN remote_id TEXT")
+    db.execute("UPDATE transactions SET remote_id = CAST(csms_id AS TEXT) WHERE csms_id IS NOT NULL")
+    db.execute("ALTER TABLE transactions DROP COLUMN csms_id")
+    # outbox and dead_letters: tx_ref becomes nullable (a table rebuild); ids keep counting where they were,
+    # since a dead letter keeps its message's id.
+    row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
+    next_after = row[0] if row else 0
+    db.execute(
+        """CREATE TABLE outbox_v4 (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,
+            tx_ref INTEGER REFERENCES transactions(ref),
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0
+        )"""
+    )
+    db.execute("INSERT INTO outbox_v4 SELECT id, kind, tx_ref, body, created_at, attempts FROM outbox")
+    db.execute("DROP TABLE outbox")
+    db.execute("ALTER TABLE outbox_v4 RENAME TO outbox")
+    db.execute("DELETE FROM sqlite_sequence WHERE name = 'outbox'")
+    db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('outbox', max(?, (SELECT coalesce(max(id), 0)"
+               " FROM outbox)))", [next_after])
+    db.execute(
+        """CREATE TABLE dead_letters_v4 (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            tx_ref INTEGER,
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            failed_at TEXT NOT NULL,
+            error TEXT NOT NULL
+        )"""
+    )
+    db.execute("INSERT INTO dead_letters_v4 SELECT * FROM dead_letters")
+    db.execute("DROP TABLE dead_letters")
+    db.execute("ALTER TABLE dead_letters_v4 RENAME TO dead_letters")
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4]
+
+

@@ -1,0 +1,93 @@
+"""The websocket to the CSMS: connect with the adapter's subprotocol, reconnect with backoff, hold it down.
+
+OCPP-J (1.6 §3, 2.0.1 part 4 §3): the charge point opens the connection to `url/<charge point id>` and
+asks for its OCPP version as the websocket subprotocol; a CSMS that does not accept it is not spoken to.
+"""
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+
+import websockets
+
+from firmware.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_FRAME_BYTES = 8 * 2**20
+
+Session = Callable[[websockets.ClientConnection], Awaitable[None]]
+"""The adapter's conversation over one open connection; returns or raises ConnectionClosed when it ends."""
+
+
+def reconnect_delay(attempt: int, cap_s: float) -> float:
+    """Exponential backoff with jitter: attempt 0 waits 2-4 s (the first retry within 5 s), capped."""
+    ceiling = min(cap_s, 4.0 * 2**attempt)
+    return random.uniform(ceiling / 2, ceiling)
+
+
+class Connection:
+    def __init__(self, endpoint: str, shown_url: str, subprotocol: str, settings: Settings, reconnect_max_s: float,
+                 session: Session) -> None:
+        self._endpoint = endpoint
+        self.url = shown_url
+        """The endpoint for logs and status (no password)."""
+        self._subprotocol = subprotocol
+        self._settings = settings
+        self._reconnect_max_s = reconnect_max_s
+        self._session = session
+        self._connection: websockets.ClientConnection | None = None
+        self._wanted = asyncio.Event()
+        self._wanted.set()
+
+    @property
+    def connected(self) -> bool:
+        return self._connection is not None
+
+    def set_wanted(self, up: bool) -> None:
+        """Down cuts the connection as a network loss would, and keeps it down until up (`evsed sim link`)."""
+        if up:
+            self._wanted.set()
+            return
+        self._wanted.clear()
+        if self._connection is not None:
+            self._connection.transport.abort()
+
+    @property
+    def wanted(self) -> bool:
+        return self._wanted.is_set()
+
+    async def run(self) -> None:
+        attempt = 0
+        while True:
+            await self._wanted.wait()
+            try:
+                ping = self._settings.integer("websocket_ping_interval_s") or None
+                async with websockets.connect(self._endpoint, subprotocols=[self._subprotocol],
+                                              open_timeout=10, ping_interval=ping, ping_timeout=ping,
+                                              max_size=MAX_FRAME_BYTES) as connection:
+                    if connection.subprotocol != self._subprotocol:
+                        log.error("CSMS did not accept subprotocol %s url=%s", self._subprotocol, self.url)
+                    else:
+                        attempt = 0
+                        await self._serve(connection)
+            except (OSError, TimeoutError, websockets.WebSocketException) as e:
+                log.warning("CSMS link down url=%s error=%s", self.url, e or type(e).__name__)
+            if not self._wanted.is_set():
+                log.info("CSMS link held down")
+                continue
+            delay = reconnect_delay(attempt, self._reconnect_max_s)
+            attempt += 1
+            log.info("reconnecting to CSMS in %.1f s attempt=%d", delay, attempt)
+            await asyncio.sleep(delay)
+
+    async def _serve(self, connection: websockets.ClientConnection) -> None:
+        self._connection = connection
+        log.info("CSMS connected url=%s", self.url)
+        try:
+            await self._session(connection)
+        except* websockets.ConnectionClosed:
+            log.warning("CSMS connection closed url=%s", self.url)
+        finally:
+            self._connection = None

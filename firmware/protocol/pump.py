@@ -1,0 +1,75 @@
+"""The outbox pump: queued messages go to the CSMS strictly in order, each removed once confirmed.
+
+OCPP 1.6 §4.10 / 2.0.1 E13 (transaction-related messages): delivery is guaranteed and ordered; a message
+the CSMS answers with a CALLERROR is retried (TransactionMessageAttempts times, TransactionMessageRetryInterval
+apart, growing), then set aside as a dead letter; a message with no answer is sent again, unchanged.
+Nothing is sent before the wall clock is trusted: an event recorded before carries no date yet.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from ocpp.exceptions import OCPPError
+
+from firmware.clock import Clock
+from firmware.settings import Settings
+from firmware.transactions.outbox import Outbox, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+
+class Unsendable(Exception):
+    """A queued message that can never be sent (e.g. a stop whose start the CSMS never confirmed)."""
+
+
+class Outbound(Protocol):
+    """How an adapter sends one kind of queued message."""
+
+    def request(self, message: OutboxMessage) -> Any:
+        """The CALL payload for `message` (the same every time, so a resend is verbatim); raises Unsendable."""
+        ...
+
+    def confirmed(self, message: OutboxMessage, response: Any) -> None:
+        """Apply the CSMS's answer; runs inside the database transaction that removes the message."""
+        ...
+
+
+class Pump:
+    def __init__(self, outbox: Outbox, settings: Settings, clock: Clock, outbound: dict[str, Outbound]) -> None:
+        self._outbox = outbox
+        self._settings = settings
+        self._clock = clock
+        self._outbound = outbound
+
+    async def run(self, call: Callable[[Any], Awaitable[Any]]) -> None:
+        """Send through `call` (which raises OCPPError for a CALLERROR, TimeoutError for no answer)."""
+        await self._clock.wait_trusted()
+        while True:
+            message = self._outbox.head()
+            if message is None:
+                await self._outbox.wait()
+                continue
+            sender = self._outbound.get(message.kind)
+            try:
+                if sender is None:
+                    raise Unsendable(f"no sender for messages of kind {message.kind}")
+                request = sender.request(message)
+            except Unsendable as e:
+                self._outbox.record_failure(message, str(e), 1)
+                continue
+            try:
+                response = await call(request)
+            except OCPPError as e:
+                attempts = self._settings.integer("transaction_message_attempts")
+                if not self._outbox.record_failure(message, f"{e.code}: {e.description}", attempts):
+                    wait = self._settings.integer("transaction_message_retry_interval_s") * (message.attempts + 1)
+                    log.warning("CSMS refused %s tx_ref=%s error=%s; retry in %d s",
+                                message.kind, message.tx_ref, e.code, wait)
+                    await asyncio.sleep(wait)
+                continue
+            except TimeoutError:
+                log.warning("no answer to %s tx_ref=%s; resending", message.kind, message.tx_ref)
+                continue
+            self._outbox.confirmed(message, lambda m=message, r=response, s=sender: s.confirmed(m, r))

@@ -1,0 +1,1 @@
+"""Transactions (OCPP functional block): records, the persistent outbox, meter samples, dating events."""
