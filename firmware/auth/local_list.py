@@ -84,7 +84,7 @@ class LocalList:
         """
         kind = update.update_type
         if len(update.entries) > self.max_update:
-            log.warning("local list update failed: %d entries, SendLocalListMaxLength is %d",
+            log.warning("local list update failed: %d entries, at most %d per update",
                         len(update.entries), self.max_update)
             return UpdateStatus.FAILED
         removals = [(e.id_tag,) for e in update.entries if e.info is None]
@@ -113,7 +113,7 @@ class LocalList:
                 self._store.set_meta(VERSION_KEY, str(update.version))
                 db.execute("DELETE FROM auth_cache WHERE id_tag IN (SELECT id_tag FROM local_list)")
         except _TooLong:
-            log.warning("local list update failed: it would hold %d entries, LocalAuthListMaxLength is %d",
+            log.warning("local list update failed: it would hold %d entries, at most %d allowed",
                         size, self.max_entries)
             return UpdateStatus.FAILED
         log.info("local list updated type=%s version=%d entries=%d size=%d", kind, update.version,

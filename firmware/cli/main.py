@@ -159,12 +159,12 @@ def _force_open(config: Config) -> int:
     if config.hardware.backend != "pi":
         print(f"backend {config.hardware.backend}: no contactor outputs to force")
         return 0
-    from drivers.gpio_force_open import force_open
+    from firmware.daemon.hardware import force_open_contactors
 
-    results = force_open([(c.contactor.pin, c.contactor.active_high) for c in config.hardware.connector.values()])
-    for result in results:
-        print(result.text)
-    return 0 if all(r.ok for r in results) else 1
+    results = force_open_contactors(config.hardware)
+    for text, _ in results:
+        print(text)
+    return 0 if all(ok for _, ok in results) else 1
 
 
 def _qr(args: argparse.Namespace, config: Config) -> int:
@@ -209,14 +209,12 @@ def main(argv: list[str] | None = None) -> int:
 def _check(path: Path, config: Config) -> int:
     """`evsed config check`: what the file alone can tell, meter profiles included (devices are opened
     only by `run` and `selftest`)."""
-    from drivers.meter_profile import load_profile
+    from firmware.daemon.hardware import check_meter_profiles
 
-    for n, devices in sorted(config.hardware.connector.items()):
-        try:
-            load_profile(devices.meter.profile)
-        except ValueError as e:
-            print(f"evsed: configuration error: {path}: [hardware.connector.{n}.meter] profile: {e}", file=sys.stderr)
-            return EXIT_CONFIG
+    problem = check_meter_profiles(config.hardware)
+    if problem is not None:
+        print(f"evsed: configuration error: {path}: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
     print(f"{path}: configuration is valid (charge point {config.charge_point.id}, "
           f"{config.charge_point.connectors} connector(s), backend {config.hardware.backend})")
     return 0

@@ -132,3 +132,24 @@ def build_reader(wanted: ReaderSection) -> CardReader:
     from drivers.pcsc_reader import PcscCardReader
 
     return PcscCardReader(wanted.device)
+
+
+def check_meter_profiles(section: HardwareSection) -> str | None:
+    """What `evsed config check` can tell of the devices without opening them: each meter profile loads."""
+    from drivers.meter_profile import load_profile
+
+    for n, devices in sorted(section.connector.items()):
+        try:
+            load_profile(devices.meter.profile)
+        except ValueError as e:
+            return f"[hardware.connector.{n}.meter] profile: {e}"
+    return None
+
+
+def force_open_contactors(section: HardwareSection) -> list[tuple[str, bool]]:
+    """Drive every configured contactor output open, as `evsed force-open` (the service unit) does:
+    (what happened, in plain words; whether it worked) per output."""
+    from drivers.gpio_force_open import force_open
+
+    results = force_open([(c.contactor.pin, c.contactor.active_high) for c in section.connector.values()])
+    return [(r.text, r.ok) for r in results]
