@@ -27,7 +27,7 @@ class Lifecycle:
         await self._stopping.wait()
 
     def reset(self, hard: bool) -> bool:
-        """OCPP 1.6 §5.15 Reset: end every transaction (reason SoftReset or HardReset), let the
+        """OCPP 1.6 §5.14 Reset: end every transaction (reason SoftReset or HardReset), let the
         StopTransactions reach the CSMS, then start again. Both kinds restart the daemon; evsed does
         not reboot the board (a Hard reset of the computer is the service manager's business).
         False when the daemon is stopping already."""

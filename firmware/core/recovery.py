@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 RESET_META = "reset_in_progress"
 RESUMABLE = (StopReason.REBOOT, StopReason.POWER_LOSS)
-"""A Reset.req ends transactions (OCPP 1.6 §5.15) even where resuming is configured."""
+"""A Reset.req ends transactions (OCPP 1.6 §5.14) even where resuming is configured."""
 
 
 def note_reset(store: Store, reason: StopReason) -> None:

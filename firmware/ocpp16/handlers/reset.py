@@ -1,4 +1,4 @@
-"""Reset (OCPP 1.6 §5.15): accepted, then transactions end with reason SoftReset/HardReset and the charge
+"""Reset (OCPP 1.6 §5.14): accepted, then transactions end with reason SoftReset/HardReset and the charge
 point restarts once this answer is on its way (see `core.lifecycle.Lifecycle.reset`)."""
 
 from ocpp.v16 import call_result

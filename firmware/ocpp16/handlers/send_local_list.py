@@ -1,4 +1,4 @@
-"""SendLocalList (OCPP 1.6 §5.16): a Full or Differential update, applied in one database transaction.
+"""SendLocalList (OCPP 1.6 §5.15): a Full or Differential update, applied in one database transaction.
 
 Registered with `fast_schema`: a list of up to 10,000 entries is checked by the compiled schema and read
 as sent (camelCase), not through the library's validator and renaming (see `ocpp16.compiled_schemas`).
