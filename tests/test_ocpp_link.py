@@ -112,3 +112,11 @@ async def test_malformed_frames_do_not_break_the_link(daemon, csms):
     assert conf.configuration_key[0]["value"] == "300"
     assert csms.connections == 1
     assert "unparseable frame from CSMS dropped" in daemon.log()
+
+
+async def test_data_transfer_for_an_unknown_vendor_is_answered_unknown_vendor_id(daemon, csms):
+    """OCPP 1.6 §5.6: no vendor extension here, so any vendorId is UnknownVendorId, without data."""
+    answer = await csms.call(CHARGE_POINT, call.DataTransfer(vendor_id="com.example", message_id="Ping", data="x"))
+    assert answer.status == "UnknownVendorId" and answer.data is None
+    profiles = await csms.call(CHARGE_POINT, call.GetConfiguration(key=["SupportedFeatureProfiles"]))
+    assert profiles.configuration_key[0]["value"] == "Core,LocalAuthListManagement"

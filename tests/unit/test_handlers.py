@@ -23,6 +23,7 @@ from firmware.ocpp16.handlers import (
     HANDLERS,
     change_configuration,
     clear_cache,
+    data_transfer,
     get_configuration,
     get_local_list_version,
     remote_start_transaction,
@@ -128,6 +129,11 @@ def test_local_list_handlers_reach_the_authorizer(services):
     entries = [(e.id_tag, e.info and e.info.status) for e in update.entries]
     assert entries == [("04A1B2C3", "Blocked"), ("04C0FFEE", None)]
     assert send_local_list.handle(services, {"listVersion": 3, "updateType": "Full"}).status == "VersionMismatch"
+
+
+def test_data_transfer_knows_no_vendor(services):
+    answer = data_transfer.handle(services, vendor_id="com.example", message_id="Ping", data="x")
+    assert (answer.status, answer.data) == ("UnknownVendorId", None)
 
 
 def test_reset_hard_and_soft_and_refused_while_stopping(services):

@@ -9,6 +9,7 @@ from ocpp.v16.enums import Action
 from firmware.ocpp16.handlers import (
     change_configuration,
     clear_cache,
+    data_transfer,
     get_configuration,
     get_local_list_version,
     remote_start_transaction,
@@ -24,6 +25,7 @@ LOCAL_AUTH_LIST = "LocalAuthListManagement"
 HANDLERS = Registry([
     Handler(Action.change_configuration, change_configuration.handle, CORE),
     Handler(Action.clear_cache, clear_cache.handle, CORE),
+    Handler(Action.data_transfer, data_transfer.handle, CORE),
     Handler(Action.get_configuration, get_configuration.handle, CORE),
     Handler(Action.remote_start_transaction, remote_start_transaction.handle, CORE,
             until_accepted=remote_start_transaction.REJECTED),
