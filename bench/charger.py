@@ -5,6 +5,7 @@ import json
 import statistics
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,6 +29,12 @@ class Charger:
     proc: asyncio.subprocess.Process
     socket: Path
     log: Path
+    spawned_at: float
+    """time.monotonic() when the daemon's process was started."""
+
+    def boot_s(self) -> float:
+        """From process start to the CSMS receiving BootNotification."""
+        return self.csms.of("BootNotification")[0].at - self.spawned_at
 
     def rss_mb(self) -> float:
         """The daemon's resident memory."""
@@ -76,10 +83,11 @@ async def running_charger(ocpp: dict[str, bool | int | str] | None = None) -> As
     config = workdir / "evsed.toml"
     config.write_text(sim_config_text(url, workdir / "evsed.db", CP, log_level="info", ocpp=ocpp))
     log = workdir / "daemon.log"
+    spawned_at = time.monotonic()
     with open(log, "wb") as out:
         proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "firmware", "run", "-c", str(config),
                                                     stdout=out, stderr=out)
-    charger = Charger(csms, proc, workdir / "evsed.sock", log)
+    charger = Charger(csms, proc, workdir / "evsed.sock", log, spawned_at)
     try:
         async with asyncio.timeout(20):
             while not charger.socket.exists():

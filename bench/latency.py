@@ -2,8 +2,8 @@
 
 Prints the median and p99 time from card tap to contactor closed (online Authorize, then a Local
 List hit with LocalPreAuthorize), from RemoteStartTransaction sent to contactor closed, the daemon's
-resident memory idle and while charging, and its idle CPU. The daemon runs as its own process, as
-on a charger.
+resident memory idle and while charging, its idle CPU, and the time from process start to
+BootNotification. The daemon runs as its own process, as on a charger.
 
     .venv/bin/python -m bench.latency [--cycles 200]
 """
@@ -31,6 +31,7 @@ def cpu_seconds(pid: int) -> float:
 async def main(cycles: int) -> None:
     async with running_charger() as charger:
         csms, pid = charger.csms, charger.proc.pid
+        boot_s = charger.boot_s()
         await asyncio.sleep(2)
         idle_rss = charger.rss_mb()
         cpu0, t0 = cpu_seconds(pid), time.monotonic()
@@ -72,6 +73,7 @@ async def main(cycles: int) -> None:
           f"p50 {statistics.median(local_ms):.1f} ms, p99 {p99(local_ms):.1f} ms")
     print(f"RemoteStartTransaction → contactor closed, {len(remote_ms)} cycles: "
           f"p50 {statistics.median(remote_ms):.1f} ms, p99 {p99(remote_ms):.1f} ms")
+    print(f"process start → BootNotification received: {boot_s:.2f} s")
     print(f"daemon RSS idle {idle_rss:.1f} MB, while charging (2 connectors) {charging_rss:.1f} MB")
     print(f"daemon idle CPU {idle_cpu:.2f} % of one core (10 s window)")
 

@@ -1,3 +1,3 @@
-"""evsed firmware: charging sessions, connector state machine, authorization, storage, OCPP, CLI."""
+"""evsed firmware: the charge point controller, grouped by OCPP functional block (see docs/ARCHITECTURE.md)."""
 
 __version__ = "0.1.0"
