@@ -82,7 +82,7 @@ PROFILE = {"chargingProfileId": 1, "stackLevel": 0, "chargingProfilePurpose": "B
 
 BAD_CALLS = [
     ("FooBar", {}, "NotImplemented"),
-    ("DataTransfer", {"vendorId": "x"}, "NotSupported"),
+    ("GetDiagnostics", {"location": "ftp://127.0.0.1/"}, "NotSupported"),  # a 1.6 action not implemented yet
     ("RemoteStartTransaction", {}, "OccurenceConstraintViolation"),
     ("RemoteStartTransaction", {"idTag": 5}, "TypeConstraintViolation"),
     ("RemoteStartTransaction", {"idTag": "A" * 21}, "TypeConstraintViolation"),
@@ -120,3 +120,18 @@ async def test_data_transfer_for_an_unknown_vendor_is_answered_unknown_vendor_id
     assert answer.status == "UnknownVendorId" and answer.data is None
     profiles = await csms.call(CHARGE_POINT, call.GetConfiguration(key=["SupportedFeatureProfiles"]))
     assert profiles.configuration_key[0]["value"] == "Core,LocalAuthListManagement"
+
+
+async def test_minimum_status_duration_preset_starts_and_debounces(make_daemon, csms):
+    """OCPP 1.6 §9.1 MinimumStatusDuration set in [ocpp]: the daemon starts (it crashed when the initial
+    statuses were debounced before its event loop ran), reports the initial statuses at once, and a status
+    that does not last the duration is never sent."""
+    d = await make_daemon(ocpp={"MinimumStatusDuration": 2})
+    assert [m.payload["status"] for m in csms.of("StatusNotification")] == ["Available"] * 3
+    mark = len(csms.received)
+    await d.cmd(cmd="plug", connector=1)
+    await d.cmd(cmd="unplug", connector=1)  # Preparing for a moment, then Available again: nothing to tell
+    await d.cmd(cmd="plug", connector=2)
+    await csms.wait_for("StatusNotification", after=mark, within=5, where=lambda p: p["status"] == "Preparing")
+    assert [(m.payload["connectorId"], m.payload["status"]) for m in csms.received[mark:]
+            if m.action == "StatusNotification"] == [(2, "Preparing")]

@@ -169,9 +169,10 @@ class StatusReporter:
         """Move the connector's machine to the reported state, one reported step at a time."""
         cid = report.connector_id
         machine = self._machines.get(cid)
-        if machine is None:
+        if machine is None:  # the state at start: sent once connected (`current`), never debounced
             self._machines[cid] = StatusMachine(cid, report.state, self._stepped)
-            self.changed(self._report(report))
+            self._current[cid] = self._reported[cid] = replace(self._report(report),
+                                                               timestamp=self._clock.stamp_or_none())
             return
         if machine.status is report.state:
             self.changed(self._report(report))  # the error changed, not the status
