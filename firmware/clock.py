@@ -5,7 +5,7 @@ so a timestamp read before NTP synchronised the clock can be hours or days wrong
 is known good, an event is stamped with a *boot-relative token* (`boot:<boot id>+<seconds since
 boot>`, CLOCK_BOOTTIME) instead of a date. When the clock becomes trusted — the kernel reports NTP
 synchronisation, or BootNotification.conf brings the CSMS's currentTime — every stored token is
-rewritten to its date (see `Outbox.resolve_timestamps`), and no message leaves with a token in it.
+rewritten to its date (see `transactions.timestamps.resolve_stored`), and no message leaves with a token in it.
 
 A token from an earlier boot that never got a trusted clock (power lost before NTP or the CSMS were
 reached) cannot be placed exactly: it gets an upper bound that keeps the intervals between that

@@ -131,7 +131,11 @@ def _sim(args: argparse.Namespace, config: Config) -> int:
     elif args.action != "state":
         command["connector"] = args.connector
     code, answer = _ask(config, command)
-    if code == 0 and args.action in ("state", "card"):
+    if code == 0 and args.action == "state":
+        from firmware.daemon.state import DaemonState
+
+        print(json.dumps(DaemonState.from_json(answer).to_json(), indent=2))
+    elif code == 0 and args.action == "card":
         print(json.dumps(answer, indent=2))
     return code
 

@@ -76,7 +76,7 @@ class ConnectorDevices:
     reader: CardReader | None = None
     """A reader that belongs to this connector only (besides the charge point's shared one)."""
     feedback_timeout_s: float = 0.5
-    """How long the contactor's feedback may disagree with its command (see `firmware.supervision`)."""
+    """How long the contactor's feedback may disagree with its command (see `firmware.core.supervision`)."""
 
 
 class BackwardsReading(MeterError):
