@@ -135,3 +135,20 @@ async def test_minimum_status_duration_preset_starts_and_debounces(make_daemon, 
     await csms.wait_for("StatusNotification", after=mark, within=5, where=lambda p: p["status"] == "Preparing")
     assert [(m.payload["connectorId"], m.payload["status"]) for m in csms.received[mark:]
             if m.action == "StatusNotification"] == [(2, "Preparing")]
+
+
+async def test_boot_carries_the_serial_under_both_names(make_daemon, csms):
+    """chargeBoxSerialNumber is deprecated in 1.6 but some CSMSs read only it: both carry the serial."""
+    await make_daemon(serial_number="EVSED-0042")
+    boot = csms.of("BootNotification")[0].payload
+    assert boot["chargePointSerialNumber"] == boot["chargeBoxSerialNumber"] == "EVSED-0042"
+
+
+@pytest.mark.parametrize(("action", "code", "description"), [
+    ("GetDiagnostics", "NotSupported", "Requested Action is recognized but not supported by the receiver"),
+    ("FooBar", "NotImplemented", "Requested Action is not known by receiver"),
+])
+async def test_callerror_descriptions_match_their_codes(daemon, csms, action, code, description):
+    """OCPP-J 1.6 §4.2.3: the library swaps these two descriptions; the charger sends the spec's."""
+    reply = await csms.send_raw(CHARGE_POINT, json.dumps([2, "d-1", action, {"location": "ftp://h/"}]), "d-1")
+    assert reply[2:4] == [code, description], reply

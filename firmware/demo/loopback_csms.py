@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 def sim_config_text(url: str, db: Path, charge_point_id: str, *, connectors: int = 2, log_level: str = "warning",
                     reconnect_max_s: float = 30.0, ocpp: dict[str, bool | int | str] | None = None,
-                    clock_trust: str = "ntp", resume_transactions: bool = False) -> str:
+                    clock_trust: str = "ntp", resume_transactions: bool = False, serial_number: str = "") -> str:
     """The config file of a simulated charger talking to a loopback CSMS at `url` (demo, tests, bench)."""
 
     def toml(value: bool | int | str) -> str:
@@ -37,7 +37,7 @@ def sim_config_text(url: str, db: Path, charge_point_id: str, *, connectors: int
 
     lines = [
         "[charge_point]", f"id = {toml(charge_point_id)}", f"connectors = {connectors}",
-        f"resume_transactions = {toml(resume_transactions)}",
+        f"resume_transactions = {toml(resume_transactions)}", f"serial_number = {toml(serial_number)}",
         "[csms]", f"url = {toml(url)}", f"reconnect_max_s = {reconnect_max_s}",
         "[hardware]", 'backend = "sim"',
         "[storage]", f"path = {toml(str(db))}",

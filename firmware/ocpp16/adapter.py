@@ -134,8 +134,10 @@ class Ocpp16Adapter:
     async def _register(self, peer: Ocpp16Peer) -> None:
         """BootNotification until Accepted (OCPP 1.6 §4.2)."""
         cp = self._config.charge_point
+        # chargeBoxSerialNumber is deprecated in 1.6 but some CSMSs and test tools still read only it: send both.
         request = call.BootNotification(charge_point_vendor=cp.vendor, charge_point_model=cp.model,
                                         charge_point_serial_number=cp.serial_number or None,
+                                        charge_box_serial_number=cp.serial_number or None,
                                         firmware_version=__version__)
         retries = 0
         while True:

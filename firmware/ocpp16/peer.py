@@ -18,7 +18,7 @@ from ocpp.v16 import ChargePoint as LibraryChargePoint
 
 from firmware.core.services import Services
 from firmware.ocpp16 import compiled_schemas
-from firmware.ocpp16.errors import frame_id, ocpp16_error
+from firmware.ocpp16.errors import DESCRIPTIONS, described, frame_id, ocpp16_error
 from firmware.protocol.registry import Handler, Registry
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,8 @@ class Ocpp16Peer(LibraryChargePoint):
                 log.warning("unparseable frame from CSMS dropped error=%s length=%d", error.code, len(raw_msg))
                 return
             log.warning("malformed CALL from CSMS id=%s error=%s", unique_id, error.code)
-            await self._send(CallError(unique_id, "FormationViolation", error.description, {}).to_json())
+            await self._send(CallError(unique_id, "FormationViolation", DESCRIPTIONS["FormationViolation"],
+                                       {}).to_json())
             return
         if msg.message_type_id != MessageType.Call:
             self._response_queue.put_nowait(msg)
@@ -81,7 +82,7 @@ class Ocpp16Peer(LibraryChargePoint):
     async def _send_error(self, msg: Call, answer: OCPPError) -> None:
         log.warning("CALLERROR to CSMS action=%s id=%s code=%s cause=%s", msg.action, msg.unique_id,
                     answer.code, answer.details.get("cause") if isinstance(answer.details, dict) else None)
-        await self._send(msg.create_call_error(answer).to_json())
+        await self._send(msg.create_call_error(described(answer)).to_json())
 
     async def _fast_call(self, msg: Call, handler: Handler, received: float) -> None:
         """A `fast_schema` handler, outside the library's router: the compiled schema checks the payload and
