@@ -385,3 +385,14 @@ async def test_sigkill_during_full_update_leaves_old_or_new_list(make_daemon, cs
         d = await make_daemon(workdir=tmp_path)
         assert await list_version(csms) == version
     print(f"kills that found the new list committed: {sum(outcomes)} of {len(outcomes)}")
+
+
+async def test_online_accepted_with_an_expiry_date_now_charges_and_only_the_cache_entry_expires(daemon, csms):
+    """OCPP 1.6 IdTagInfo.expiryDate says when the idTag must leave the Authorization Cache; the status of an
+    online Authorize.conf decides this session, so Accepted charges even when that date is now."""
+    csms.behaviour.authorize = lambda id_tag: {"status": "Accepted", "expiryDate": PAST}
+    await daemon.cmd(cmd="plug", connector=1)
+    await charge_and_stop(daemon, "04ACCE55")
+    assert await decision(daemon, "04ACCE55") == ("Accepted", "csms", True)
+    cached = await card(daemon, "04ACCE55")
+    assert cached["cache"]["expiry_date"] == PAST and cached["now"] == {"source": "cache", "status": "Expired"}

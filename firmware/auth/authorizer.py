@@ -4,7 +4,8 @@ OCPP 1.6 §3.5 (Local Authorization & Offline Behavior). The order is Local Auth
 then Authorization Cache, then the CSMS:
 
 - online, a valid local entry (list or cache) with LocalPreAuthorize starts at once, without an
-  Authorize.req; otherwise the CSMS is asked and its answer decides (and is learned);
+  Authorize.req; otherwise the CSMS is asked and its answer's status decides (and is learned: the
+  answer's expiryDate says when the cache entry must go, it does not refuse this session);
 - offline (or the CSMS does not answer), with LocalAuthorizeOffline a local entry decides: valid
   (Accepted, ConcurrentTx, not past its expiryDate) starts, anything else is refused;
 - an identifier known as not valid is never accepted offline, whatever the keys say;
@@ -89,9 +90,8 @@ class Authorizer:
             if stored is not None and stored[0].valid and self._settings.flag("local_pre_authorize"):
                 return Decision(stored[0], stored[1], granted=True)
             answer = await self._csms.authorize(id_tag)
-            if answer is not None:
+            if answer is not None:  # the CSMS's status decides this session; an expiryDate only bounds the cache
                 self.learn(id_tag, answer)
-                answer = answer.at(datetime.now(UTC))
                 return Decision(answer, Source.CSMS, granted=answer.accepted)
             log.info("CSMS did not answer Authorize, offline rules apply idTag=%s", masked(id_tag))
         if stored is not None and (self._settings.flag("local_authorize_offline") or not stored[0].valid):
