@@ -117,6 +117,22 @@ async def test_sigkill_mid_session_is_closed_at_restart(make_daemon, csms, tmp_p
     assert len(csms.of("StartTransaction")) == 1
 
 
+async def test_the_simulated_meter_counts_what_flowed_until_the_restart_after_a_kill(make_daemon, csms, tmp_path):
+    """A real meter keeps counting outside the daemon, and a contactor output keeps its level after a kill
+    until the next start opens it: with no sample taken before the kill (60 s interval), the stop still
+    reads at least what 11 kW delivered in the seconds the session ran."""
+    d = await make_daemon(ocpp={"MeterValueSampleInterval": 60})
+    await d.card_start(1)
+    started = asyncio.get_running_loop().time()
+    await asyncio.sleep(2)
+    await d.stop(signal.SIGKILL)
+    ran_s = asyncio.get_running_loop().time() - started
+    await make_daemon(ocpp={"MeterValueSampleInterval": 60}, boot=False, workdir=tmp_path)
+    stop = await csms.wait_for("StopTransaction", within=15)
+    start = csms.of("StartTransaction")[0]
+    assert stop.payload["meterStop"] - start.payload["meterStart"] >= int(11_000 * ran_s / 3600), stop.payload
+
+
 def evsed_command() -> list[str]:
     script = Path(sys.executable).with_name("evsed")
     return [str(script)] if script.exists() else [sys.executable, "-m", "firmware"]

@@ -26,26 +26,27 @@ class SimContactor(Contactor):
     def _set(self, closed: bool) -> None:
         if closed == self._closed:
             return
-        if self._on_change is not None:
-            self._on_change()  # let the meter integrate up to this instant first
         self._closed = closed
         self.changed_at = time.monotonic()
+        self._changed()
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            self._on_change()  # the meter integrates up to this instant and takes note of the new power
 
     @property
     def commanded_closed(self) -> bool:
         return self._closed
 
     def weld(self, welded: bool) -> None:
-        if self._on_change is not None:
-            self._on_change()
         self.welded = welded
         if not welded:
             self.tripped = False
+        self._changed()
 
     def trip(self) -> None:
-        if self._on_change is not None:
-            self._on_change()
         self.tripped = True
+        self._changed()
 
     @property
     def feedback_closed(self) -> bool:

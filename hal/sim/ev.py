@@ -44,9 +44,9 @@ class SimEV(PlugSensor):
     def _set(self, state: PlugState) -> None:
         if state == self._state:
             return
-        if self._on_change is not None:
-            self._on_change()
         self._state = state
+        if self._on_change is not None:
+            self._on_change()  # the meter takes note of the new power
         persist.save(self._path, {"plugged": state.plugged, "requesting": state.requesting})
         self._queue.put_nowait(state)
 

@@ -1,4 +1,4 @@
-"""Simulated energy meter: integrates power over time; its register survives restarts."""
+"""Simulated energy meter: integrates power over time; its register survives restarts and kills."""
 
 import time
 from collections.abc import Callable
@@ -11,46 +11,53 @@ NOMINAL_VOLTAGE_V = 230.0
 
 
 class SimMeter(EnergyMeter):
-    """Three-phase meter. `settle()` must run just before the power changes; `read()` settles too.
+    """Three-phase meter. `settle()` must run just after the power changes; `read()` settles too.
 
-    The import register is kept in `register_path` (written atomically), as a real meter keeps its
-    register through a power cut of the charger.
+    A real meter sits outside the charger's software and keeps counting whatever happens to it. This one
+    keeps, in `register_path` (written atomically), its register, the power flowing and since when (wall
+    clock): a meter built after a kill counts what flowed meanwhile, as a real one would have. A contactor
+    closed when the daemon was killed stays closed until the next start opens it (a GPIO output keeps its
+    level), so the power counts up to the moment the new meter is built.
     """
 
     def __init__(self, power_source: Callable[[], float], register_path: Path, phases: int = 3) -> None:
         self._power_source = power_source
         self._path = register_path
         self._phases = phases
-        self._energy_wh = self._load()
+        saved = persist.load(register_path) or {}
+        unattended_s = max(0.0, time.time() - float(saved.get("since", time.time())))
+        self._energy_wh = float(saved.get("energy_wh", 0.0)) + float(saved.get("power_w", 0.0)) * unattended_s / 3600
+        self._power_w = 0.0
         self._since = time.monotonic()
         self.failing = False
         """Fault injection: the meter stops answering (its register keeps counting)."""
-
-    def _load(self) -> float:
-        saved = persist.load(self._path)
-        return 0.0 if saved is None else float(saved["energy_wh"])
+        self.settle()
+        self._save()
 
     def settle(self) -> None:
-        """Integrate the energy drawn since the last settle.
+        """Integrate the power that flowed since the last settle, and take note of the power now.
 
-        The power was constant over that interval because every change settles first.
+        The power was constant over that interval because every change settles right after it.
         """
         now = time.monotonic()
-        power_w = self._power_source()
-        if power_w:
-            self._energy_wh += power_w * (now - self._since) / 3600.0
-            persist.save(self._path, {"energy_wh": self._energy_wh})
+        self._energy_wh += self._power_w * (now - self._since) / 3600.0
         self._since = now
+        power_w = self._power_source()
+        if power_w or self._power_w:
+            self._power_w = power_w
+            self._save()
+
+    def _save(self) -> None:
+        persist.save(self._path, {"energy_wh": self._energy_wh, "power_w": self._power_w, "since": time.time()})
 
     async def read(self) -> MeterReading:
         self.settle()
         if self.failing:
             raise MeterError("simulated meter does not answer (fault injected)")
-        power_w = self._power_source()
-        current = power_w / (NOMINAL_VOLTAGE_V * self._phases)
+        current = self._power_w / (NOMINAL_VOLTAGE_V * self._phases)
         return MeterReading(
             energy_wh=self._energy_wh,
-            power_w=power_w,
+            power_w=self._power_w,
             voltage_v=(NOMINAL_VOLTAGE_V,) * self._phases,
             current_a=(current,) * self._phases,
         )

@@ -31,7 +31,7 @@ class SimStation:
 
     @staticmethod
     def _build(n: int, ev_power_w: float, state_dir: Path) -> SimConnector:
-        # The meter integrates up to the instant before the contactor or the EV changes the power.
+        # The meter integrates up to each instant the contactor or the EV changes the power, and notes the new one.
         contactor = SimContactor(on_change=lambda: meter.settle())
         ev = SimEV(ev_power_w, state_dir / f"sim-ev-{n}.json", on_change=lambda: meter.settle())
         meter = SimMeter(lambda: ev.draw_w(contactor.conducting), state_dir / f"sim-meter-{n}.json")
