@@ -71,8 +71,8 @@ class App:
         return self.lifecycle.restart_requested
 
     def stop(self) -> None:
-        """Ask the daemon to stop, as SIGTERM does."""
-        self.lifecycle.stop()
+        """Ask the daemon to stop, as SIGTERM does (a pending Reset's restart included)."""
+        self.lifecycle.terminate()
 
     async def run(self) -> None:
         """Run until SIGTERM/SIGINT; every exit path opens all contactors first."""
@@ -100,6 +100,7 @@ class App:
                 await self.charge_point.shutdown(reason, keep_transactions=(
                     self.config.charge_point.resume_transactions and reason in RESUMABLE))
                 await self._flush_outbox()
+                await self.adapter.close()
                 for task in tasks:
                     task.cancel()
         finally:

@@ -129,6 +129,44 @@ async def test_reset_ends_transactions_with_its_reason_and_restarts(make_daemon,
     assert len(csms.of("StopTransaction")) == 1
 
 
+async def test_reset_with_no_transaction_answers_closes_cleanly_and_restarts(make_daemon, csms):
+    """OCPP 1.6 §5.14: the CSMS gets Reset.conf before the link ends, the websocket closes with 1001 Going
+    Away (not an abnormal close), and the charge point boots again."""
+    d = await make_daemon()
+    pid = d.proc.pid
+    for boots in (2, 3):
+        assert (await csms.call(CHARGE_POINT, call.Reset(type="Soft"))).status == "Accepted"
+        await csms.wait_until(lambda n=boots: len(csms.of("BootNotification")) == n, within=10)
+        assert csms.close_codes[-1] == 1001, csms.close_codes
+    assert d.proc.pid == pid and d.proc.returncode is None
+
+
+async def test_a_csms_that_ignores_the_close_frame_cannot_hold_up_a_reset(make_daemon, csms):
+    """The closing handshake gets CLOSE_TIMEOUT_S (2 s): a CSMS that reads nothing more after Reset.conf (it
+    never answers the close frame) delays the restart by that, not by websockets' default 10 s."""
+    await make_daemon()
+    assert (await csms.call(CHARGE_POINT, call.Reset(type="Hard"))).status == "Accepted"
+    csms.peers[CHARGE_POINT].connection.transport.pause_reading()
+    answered = time.monotonic()
+    boot = await csms.wait_for("BootNotification", after=len(csms.received), within=15)
+    assert boot.at - answered < 5, f"restarted {boot.at - answered:.1f} s after the answer"
+
+
+async def test_sigterm_during_a_reset_stops_the_daemon_without_the_restart(make_daemon, csms):
+    """The service manager wins: SIGTERM while a Reset's shutdown waits for the CSMS ends the daemon."""
+    d = await make_daemon()
+    await d.card_start(1)
+    await d.transaction_id(1)
+    csms.behaviour.stop_delay_s = 5.0  # the StopTransaction flush keeps the shutdown busy for a while
+    assert (await csms.call(CHARGE_POINT, call.Reset(type="Soft"))).status == "Accepted"
+    await csms.wait_for("StopTransaction", within=5)
+    d.proc.send_signal(signal.SIGTERM)
+    async with asyncio.timeout(10):
+        assert await d.proc.wait() == 0
+    assert len(csms.of("BootNotification")) == 1, "no restart"
+    assert "SIGTERM during a reset: stopping without the restart" in d.log()
+
+
 def test_a_reset_cut_short_still_names_itself_at_the_next_start(tmp_path):
     store = Store(tmp_path / "db")
     boot = current_boot_id()

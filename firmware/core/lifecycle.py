@@ -20,8 +20,20 @@ class Lifecycle:
         """A Reset was carried out: the caller starts the daemon again."""
 
     def stop(self) -> None:
-        """Ask the daemon to stop, as SIGTERM does."""
+        """Ask the daemon to stop."""
         self._stopping.set()
+
+    def terminate(self) -> None:
+        """SIGTERM: stop, and do not restart even when a Reset was being carried out (the service manager
+        asked the daemon to end; it always wins)."""
+        if self.restart_requested:
+            log.warning("SIGTERM during a reset: stopping without the restart")
+        self.restart_requested = False
+        self.stop()
+
+    def can_reset(self) -> bool:
+        """A Reset can be carried out now: the daemon is not stopping already."""
+        return not self._stopping.is_set()
 
     async def wait_stopping(self) -> None:
         await self._stopping.wait()
@@ -31,7 +43,7 @@ class Lifecycle:
         StopTransactions reach the CSMS, then start again. Both kinds restart the daemon; evsed does
         not reboot the board (a Hard reset of the computer is the service manager's business).
         False when the daemon is stopping already."""
-        if self._stopping.is_set():
+        if not self.can_reset():
             return False
         self.stop_reason = StopReason.HARD_RESET if hard else StopReason.SOFT_RESET
         note_reset(self._store, self.stop_reason)

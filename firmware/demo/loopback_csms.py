@@ -65,6 +65,8 @@ class Behaviour:
     """idTag → AuthorizationStatus, or a whole idTagInfo, for Authorize, StartTransaction and StopTransaction."""
     authorize_delay_s: float = 0.0
     """How long the CSMS takes to answer Authorize."""
+    stop_delay_s: float = 0.0
+    """How long the CSMS takes to answer StopTransaction."""
     transaction_ids: itertools.count = field(default_factory=lambda: itertools.count(1001))
     time_offset_s: float = 0.0
     """How far the CSMS's clock (currentTime) is ahead of this machine's."""
@@ -136,7 +138,8 @@ class CsmsPeer(LibraryChargePoint):
         return call_result.StartTransaction(transaction_id=transaction_id, id_tag_info=self._id_tag_info(id_tag))
 
     @on(Action.stop_transaction)
-    def on_stop(self, id_tag: str | None = None, **_: Any) -> call_result.StopTransaction:
+    async def on_stop(self, id_tag: str | None = None, **_: Any) -> call_result.StopTransaction:
+        await asyncio.sleep(self._csms.behaviour.stop_delay_s)
         return call_result.StopTransaction(id_tag_info=self._id_tag_info(id_tag) if id_tag else None)
 
     @on(Action.meter_values)
@@ -151,6 +154,8 @@ class LoopbackCsms:
         self.received: list[Received] = []
         self.peers: dict[str, CsmsPeer] = {}
         self.connections = 0
+        self.close_codes: list[int | None] = []
+        """How each charge point connection ended (1000/1001 clean; None: no closing handshake)."""
         self.transaction_ids: list[int] = []
         """transactionIds handed out, in order."""
         self.started: dict[tuple[str, int, str, int, str], int] = {}
@@ -183,6 +188,7 @@ class LoopbackCsms:
         except websockets.ConnectionClosed:
             pass
         finally:
+            self.close_codes.append(connection.close_code)
             if self.peers.get(charge_point_id) is peer:
                 del self.peers[charge_point_id]
             await self._notify()

@@ -107,6 +107,10 @@ class Ocpp16Adapter:
     async def run(self) -> None:
         await self.connection.run()
 
+    async def close(self) -> None:
+        """The daemon stops or restarts: close the link cleanly."""
+        await self.connection.close()
+
     async def _serve(self, connection: websockets.ClientConnection) -> None:
         assert self._services is not None, "attach() the core's services before running"
         peer = Ocpp16Peer(self._config.charge_point.id, connection, HANDLERS, self._services,

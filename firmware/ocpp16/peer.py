@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ocpp.charge_point import remove_nones, serialize_as_dict, snake_to_camel_case
+from ocpp.charge_point import camel_to_snake_case, remove_nones, serialize_as_dict, snake_to_camel_case
 from ocpp.exceptions import FormationViolationError, OCPPError
 from ocpp.messages import Call, CallError, MessageType, unpack
 from ocpp.v16 import ChargePoint as LibraryChargePoint
@@ -31,6 +31,8 @@ class Ocpp16Peer(LibraryChargePoint):
         self._registry = registry
         self._services = services
         self._accepted = accepted
+        self._answer: Any = None
+        """The answer the last routed CALL got from its handler (CALLs are routed one at a time)."""
         self.route_map = {h.action: {"_on_action": self._bound(h), "_skip_schema_validation": False}
                           for h in registry if not h.fast_schema}
 
@@ -39,7 +41,8 @@ class Ocpp16Peer(LibraryChargePoint):
 
         @functools.wraps(handler.handle)
         def on_action(**payload: Any) -> Any:
-            return self._refusal(handler) or handler.handle(self._services, **payload)
+            self._answer = self._refusal(handler) or handler.handle(self._services, **payload)
+            return self._answer
 
         return on_action
 
@@ -72,12 +75,16 @@ class Ocpp16Peer(LibraryChargePoint):
             if not isinstance(msg.action, str):
                 raise FormationViolationError(details={"cause": "action is not a string"})
             handler = self._registry.get(msg.action)
+            self._answer = None
             if handler is not None and handler.fast_schema:
                 await self._fast_call(msg, handler, received)
             else:
-                await self._handle_call(msg)
+                await self._handle_call(msg)  # returns once the answer is written
         except OCPPError as error:
             await self._send_error(msg, ocpp16_error(msg, error))
+            return
+        if handler is not None and handler.then is not None and self._answer is not None:
+            handler.then(self._services, self._answer, **camel_to_snake_case(msg.payload))
 
     async def _send_error(self, msg: Call, answer: OCPPError) -> None:
         log.warning("CALLERROR to CSMS action=%s id=%s code=%s cause=%s", msg.action, msg.unique_id,
@@ -91,8 +98,8 @@ class Ocpp16Peer(LibraryChargePoint):
         if error is not None:
             await self._send_error(msg, error)
             return
-        result = self._refusal(handler) or handler.handle(self._services, msg.payload)
-        payload = snake_to_camel_case(remove_nones(serialize_as_dict(result)))
+        self._answer = self._refusal(handler) or handler.handle(self._services, msg.payload)
+        payload = snake_to_camel_case(remove_nones(serialize_as_dict(self._answer)))
         log.info("%s answered status=%s took_ms=%.1f", msg.action, payload.get("status"),
                  1000 * (time.perf_counter() - received))
         await self._send(msg.create_call_result(payload).to_json())

@@ -16,6 +16,9 @@ from firmware.settings import Settings
 log = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 8 * 2**20
+CLOSE_TIMEOUT_S = 2.0
+"""How long a closing handshake may take: a CSMS that does not answer the close frame cannot hold up a stop
+or a reset for longer."""
 
 Session = Callable[[websockets.ClientConnection], Awaitable[None]]
 """The adapter's conversation over one open connection; returns or raises ConnectionClosed when it ends."""
@@ -40,6 +43,7 @@ class Connection:
         self._connection: websockets.ClientConnection | None = None
         self._wanted = asyncio.Event()
         self._wanted.set()
+        self._closing = False
 
     @property
     def connected(self) -> bool:
@@ -58,14 +62,27 @@ class Connection:
     def wanted(self) -> bool:
         return self._wanted.is_set()
 
+    async def close(self) -> None:
+        """End the link for good (the daemon stops or restarts): everything written so far reaches the CSMS,
+        then the closing handshake with 1001 Going Away (RFC 6455 §7.4.1), at most CLOSE_TIMEOUT_S."""
+        self._closing = True
+        self._wanted.set()  # `run` returns instead of waiting to be wanted again
+        connection = self._connection
+        if connection is not None:
+            await connection.close(websockets.CloseCode.GOING_AWAY, "charge point stopping")
+
     async def run(self) -> None:
+        """Connect, serve, reconnect with backoff; returns once `close` was called."""
         attempt = 0
         while True:
             await self._wanted.wait()
+            if self._closing:
+                return
             try:
                 ping = self._settings.integer("websocket_ping_interval_s") or None
                 async with websockets.connect(self._endpoint, subprotocols=[self._subprotocol],
                                               open_timeout=10, ping_interval=ping, ping_timeout=ping,
+                                              close_timeout=CLOSE_TIMEOUT_S,
                                               max_size=MAX_FRAME_BYTES) as connection:
                     if connection.subprotocol != self._subprotocol:
                         log.error("CSMS did not accept subprotocol %s url=%s", self._subprotocol, self.url)
@@ -74,6 +91,8 @@ class Connection:
                         await self._serve(connection)
             except (OSError, TimeoutError, websockets.WebSocketException) as e:
                 log.warning("CSMS link down url=%s error=%s", self.url, e or type(e).__name__)
+            if self._closing:
+                return
             if not self._wanted.is_set():
                 log.info("CSMS link held down")
                 continue
@@ -89,5 +108,10 @@ class Connection:
             await self._session(connection)
         except* websockets.ConnectionClosed:
             log.warning("CSMS connection closed url=%s", self.url)
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                # A cancel that arrived while the session's task group was failing is absorbed by it
+                # (Python 3.11): raise it again, or `run` would go on as if nothing had asked it to end.
+                raise asyncio.CancelledError from None
         finally:
             self._connection = None

@@ -23,6 +23,9 @@ class Handler:
     fast_schema: bool = False
     """Requests too large for the library's validator (`ocpp16.compiled_schemas`): the payload is checked by a
     compiled schema and `handle(services, payload)` gets it as sent (camelCase)."""
+    then: Callable[..., None] | None = None
+    """`then(services, answer, **payload)`, carried out once the answer is written to the CSMS: for commands
+    whose effect ends the link (Reset), so the CSMS always gets its answer first."""
 
 
 class Registry:

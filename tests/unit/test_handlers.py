@@ -78,6 +78,9 @@ class FakeLifecycle:
     resets: list[bool] = field(default_factory=list)
     stopping: bool = False
 
+    def can_reset(self) -> bool:
+        return not self.stopping
+
     def reset(self, hard: bool) -> bool:
         self.resets.append(hard)
         return not self.stopping
@@ -136,12 +139,15 @@ def test_data_transfer_knows_no_vendor(services):
     assert (answer.status, answer.data) == ("UnknownVendorId", None)
 
 
-def test_reset_hard_and_soft_and_refused_while_stopping(services):
-    assert reset.handle(services, type="Hard").status == "Accepted"
-    assert reset.handle(services, type="Soft").status == "Accepted"
+def test_reset_is_answered_first_and_carried_out_after(services):
+    answer = reset.handle(services, type="Hard")
+    assert answer.status == "Accepted" and services.lifecycle.resets == [], "nothing happens before the answer"
+    reset.then(services, answer, type="Hard")
+    assert services.lifecycle.resets == [True]
     services.lifecycle.stopping = True
-    assert reset.handle(services, type="Soft").status == "Rejected"
-    assert services.lifecycle.resets == [True, False, False]
+    refused = reset.handle(services, type="Soft")
+    reset.then(services, refused, type="Soft")
+    assert refused.status == "Rejected" and services.lifecycle.resets == [True]
 
 
 class Wire:
@@ -174,6 +180,23 @@ async def test_before_an_accepted_boot_remote_start_and_stop_are_refused_without
     assert services.charge_point.calls == []
     answer = await route(services, [2, "m3", "GetLocalListVersion", {}], accepted=False)
     assert answer == [3, "m3", {"listVersion": 7}], "other messages are answered while Pending"
+
+
+async def test_a_reset_is_carried_out_only_once_its_answer_is_written(services):
+    class Recording(Wire):
+        resets_when_sending: list[list[bool]] = []
+
+        async def send(self, frame: str) -> None:
+            self.resets_when_sending.append(list(services.lifecycle.resets))
+            await super().send(frame)
+
+    wire = Recording()
+    peer = Ocpp16Peer("CP", wire, HANDLERS, services, lambda: True, response_timeout=1)
+    await peer.route_message(json.dumps([2, "r1", "Reset", {"type": "Soft"}]))
+    assert wire.sent == [[3, "r1", {"status": "Accepted"}]] and services.lifecycle.resets == [False]
+    await peer.route_message(json.dumps([2, "r2", "Reset", {"type": "Bogus"}]))
+    assert wire.sent[-1][:3] == [4, "r2", "PropertyConstraintViolation"] and services.lifecycle.resets == [False]
+    assert wire.resets_when_sending == [[], [False]], "the reset waited for its answer; a bad request resets nothing"
 
 
 async def test_what_is_not_registered_gets_the_16_callerror(services):

@@ -31,7 +31,7 @@ HANDLERS = Registry([
             until_accepted=remote_start_transaction.REJECTED),
     Handler(Action.remote_stop_transaction, remote_stop_transaction.handle, CORE,
             until_accepted=remote_stop_transaction.REJECTED),
-    Handler(Action.reset, reset.handle, CORE),
+    Handler(Action.reset, reset.handle, CORE, then=reset.then),
     Handler(Action.get_local_list_version, get_local_list_version.handle, LOCAL_AUTH_LIST),
     Handler(Action.send_local_list, send_local_list.handle, LOCAL_AUTH_LIST, fast_schema=True),
 ])
