@@ -183,11 +183,11 @@ async def test_before_an_accepted_boot_remote_start_and_stop_are_refused_without
 
 
 async def test_a_reset_is_carried_out_only_once_its_answer_is_written(services):
-    class Recording(Wire):
-        resets_when_sending: list[list[bool]] = []
+    resets_when_sending: list[list[bool]] = []
 
+    class Recording(Wire):
         async def send(self, frame: str) -> None:
-            self.resets_when_sending.append(list(services.lifecycle.resets))
+            resets_when_sending.append(list(services.lifecycle.resets))
             await super().send(frame)
 
     wire = Recording()
@@ -196,7 +196,7 @@ async def test_a_reset_is_carried_out_only_once_its_answer_is_written(services):
     assert wire.sent == [[3, "r1", {"status": "Accepted"}]] and services.lifecycle.resets == [False]
     await peer.route_message(json.dumps([2, "r2", "Reset", {"type": "Bogus"}]))
     assert wire.sent[-1][:3] == [4, "r2", "PropertyConstraintViolation"] and services.lifecycle.resets == [False]
-    assert wire.resets_when_sending == [[], [False]], "the reset waited for its answer; a bad request resets nothing"
+    assert resets_when_sending == [[], [False]], "the reset waited for its answer; a bad request resets nothing"
 
 
 async def test_what_is_not_registered_gets_the_16_callerror(services):
