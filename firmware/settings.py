@@ -6,8 +6,10 @@ file's `[ocpp]` table, mapped to these names) seeds a setting only when no value
 so a change from the CSMS wins and survives restarts. Read-only settings are facts of this charger.
 """
 
+import asyncio
 import json
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from firmware.persistence.db import Store
@@ -133,6 +135,7 @@ class Settings:
             if spec is not None and not spec.readonly and spec.check(value) is None:
                 self._values[row["name"]] = value
         self._values.update(fixed)
+        self._waiting: dict[str, set[asyncio.Event]] = {}
 
     def __getitem__(self, name: str) -> Value:
         return self._values[name]
@@ -163,4 +166,40 @@ class Settings:
             self._store.db["settings"].upsert({"name": name, "value": json.dumps(value)}, pk="name")
         self._values[name] = value
         log.info("setting changed name=%s value=%s", name, wire(value))
+        for event in self._waiting.get(name, ()):
+            event.set()
         return None
+
+    async def sleep(self, seconds: float, name: str) -> bool:
+        """Sleep `seconds`, or less: True as soon as setting `name` changes. Loops that wait an interval
+        sleep here, so a new interval applies at once (OCPP 1.6 §9.1: HeartbeatInterval and the others take
+        effect when changed), not after the old one ran out."""
+        event = asyncio.Event()
+        waiting = self._waiting.setdefault(name, set())
+        waiting.add(event)
+        try:
+            async with asyncio.timeout(seconds):
+                await event.wait()
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            waiting.discard(event)
+
+    async def every(self, name: str) -> AsyncIterator[None]:
+        """Yield each time the interval in setting `name` (seconds; 0 = never) has passed since the last
+        time, re-reading it whenever it changes: a shorter interval that has already passed fires at once."""
+        loop = asyncio.get_running_loop()
+        last = loop.time()
+        while True:
+            interval = self.integer(name)
+            if interval <= 0:
+                await self.sleep(86_400, name)
+                last = loop.time()
+                continue
+            left = last + interval - loop.time()
+            if left > 0:
+                await self.sleep(left, name)
+                continue
+            last = loop.time()
+            yield

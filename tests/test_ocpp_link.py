@@ -152,3 +152,41 @@ async def test_callerror_descriptions_match_their_codes(daemon, csms, action, co
     """OCPP-J 1.6 §4.2.3: the library swaps these two descriptions; the charger sends the spec's."""
     reply = await csms.send_raw(CHARGE_POINT, json.dumps([2, "d-1", action, {"location": "ftp://h/"}]), "d-1")
     assert reply[2:4] == [code, description], reply
+
+
+async def test_a_new_heartbeat_interval_applies_at_once(make_daemon, csms):
+    """OCPP 1.6 §9.1: HeartbeatInterval changed from 300 s to 1 s brings a Heartbeat within a second or two,
+    not after the old interval ran out."""
+    await make_daemon()
+    assert (await csms.call(CHARGE_POINT, call.ChangeConfiguration(key="HeartbeatInterval", value="1"))).status \
+        == "Accepted"
+    await csms.wait_until(lambda: len(csms.of("Heartbeat")) >= 2, within=4)
+
+
+async def test_a_new_sample_interval_applies_at_once(make_daemon, csms):
+    d = await make_daemon(ocpp={"MeterValueSampleInterval": 300})
+    await d.card_start(1)
+    mark = len(csms.received)
+    assert (await csms.call(CHARGE_POINT, call.ChangeConfiguration(key="MeterValueSampleInterval", value="1"))) \
+        .status == "Accepted"
+    await csms.wait_for("MeterValues", after=mark, within=4,
+                        where=lambda p: p["meterValue"][0]["sampledValue"][0]["context"] == "Sample.Periodic")
+
+
+async def test_a_new_connection_timeout_applies_to_the_start_waiting_now(make_daemon, csms):
+    d = await make_daemon(ocpp={"ConnectionTimeOut": 300})
+    await d.cmd(cmd="tap", uid=CARD, connector=1)
+    await d.wait_state(1, awaiting_start=True, status="Preparing")
+    assert (await csms.call(CHARGE_POINT, call.ChangeConfiguration(key="ConnectionTimeOut", value="1"))).status \
+        == "Accepted"
+    await d.wait_state(1, within=3, awaiting_start=False, status="Available")
+
+
+async def test_a_new_ping_interval_finds_a_dead_link_at_once(make_daemon, csms):
+    """WebSocketPingInterval changed to 1 s: a CSMS that stops reading (no pong) is given up within about two
+    intervals and the charge point reconnects, instead of keeping the 30 s interval of the connect."""
+    await make_daemon()
+    assert (await csms.call(CHARGE_POINT, call.ChangeConfiguration(key="WebSocketPingInterval", value="1"))).status \
+        == "Accepted"
+    csms.peers[CHARGE_POINT].connection.transport.pause_reading()
+    await csms.wait_until(lambda: csms.connections == 2, within=8)

@@ -89,7 +89,8 @@ class PendingStart:
 
     id_tag: str
     parent_id_tag: str | None
-    timer: asyncio.TimerHandle
+    timer: asyncio.Task[None]
+    """Ends the wait after the connection timeout (`Connector._expire_pending`)."""
     authorized: bool
     movable: bool
     """Not tied to this connector: the EV may plug into any free connector (shared reader)."""
@@ -159,8 +160,8 @@ class Connector:
         """Keep `id_tag` waiting for the EV for the connection timeout (OCPP 1.6 §9.1 ConnectionTimeOut)."""
         if self.pending is not None:
             self.pending.timer.cancel()
-        timeout = self._settings.integer("connection_timeout_s")
-        timer = asyncio.get_running_loop().call_later(timeout, self._pending_timed_out)
+        timer = asyncio.create_task(self._expire_pending(asyncio.get_running_loop().time()),
+                                    name=f"pending-{self.id}")
         self.pending = PendingStart(id_tag, parent_id_tag, timer, authorized, movable)
         self.finishing = False
         self.refresh()
@@ -170,6 +171,13 @@ class Connector:
             self.pending.timer.cancel()
             self.pending = None
             self.refresh()
+
+    async def _expire_pending(self, since: float) -> None:
+        """The connection timeout after `since`, re-read when it changes (a new value applies at once)."""
+        loop = asyncio.get_running_loop()
+        while (left := since + self._settings.integer("connection_timeout_s") - loop.time()) > 0:
+            await self._settings.sleep(left, "connection_timeout_s")
+        self._pending_timed_out()
 
     def _pending_timed_out(self) -> None:
         if self.pending is not None:
@@ -256,12 +264,9 @@ class Connector:
 
     @guarded
     async def _sample_periodically(self, tx: Transaction) -> None:
-        """MeterValues every sample interval (1.6: MeterValueSampleInterval; 0: none) while the transaction runs."""
-        while True:
-            interval = self._settings.integer("sample_interval_s")
-            await asyncio.sleep(interval if interval > 0 else 1)
-            if interval <= 0:
-                continue
+        """MeterValues every sample interval (1.6: MeterValueSampleInterval; 0: none) while the transaction runs;
+        a new interval applies at once."""
+        async for _ in self._settings.every("sample_interval_s"):
             try:
                 reading = await self.read_meter()
             except BackwardsReading:

@@ -173,8 +173,6 @@ class Ocpp16Adapter:
                 timestamp=report.timestamp, info=report.info, vendor_error_code=report.vendor_error_code))
 
     async def _heartbeat(self, peer: Ocpp16Peer) -> None:
-        while True:
-            interval = self._settings.integer("heartbeat_interval_s")
-            await asyncio.sleep(interval if interval > 0 else 60)
-            if interval > 0:
-                await peer.call(call.Heartbeat())
+        """Heartbeat every HeartbeatInterval (§4.6; 0: none); a new interval applies at once (§9.1)."""
+        async for _ in self._settings.every("heartbeat_interval_s"):
+            await peer.call(call.Heartbeat())

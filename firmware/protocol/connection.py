@@ -72,17 +72,17 @@ class Connection:
             await connection.close(websockets.CloseCode.GOING_AWAY, "charge point stopping")
 
     async def run(self) -> None:
-        """Connect, serve, reconnect with backoff; returns once `close` was called."""
+        """Connect, serve, reconnect with backoff; returns once `close` was called (the daemon ends the link
+        with `close` before cancelling: a cancel arriving while a session's task group fails is absorbed by
+        it in Python 3.11, so the loop must end by itself)."""
         attempt = 0
         while True:
             await self._wanted.wait()
             if self._closing:
                 return
             try:
-                ping = self._settings.integer("websocket_ping_interval_s") or None
                 async with websockets.connect(self._endpoint, subprotocols=[self._subprotocol],
-                                              open_timeout=10, ping_interval=ping, ping_timeout=ping,
-                                              close_timeout=CLOSE_TIMEOUT_S,
+                                              open_timeout=10, ping_interval=None, close_timeout=CLOSE_TIMEOUT_S,
                                               max_size=MAX_FRAME_BYTES) as connection:
                     if connection.subprotocol != self._subprotocol:
                         log.error("CSMS did not accept subprotocol %s url=%s", self._subprotocol, self.url)
@@ -104,14 +104,25 @@ class Connection:
     async def _serve(self, connection: websockets.ClientConnection) -> None:
         self._connection = connection
         log.info("CSMS connected url=%s", self.url)
+        keepalive = asyncio.create_task(self._keepalive(connection), name="keepalive")
         try:
             await self._session(connection)
         except* websockets.ConnectionClosed:
             log.warning("CSMS connection closed url=%s", self.url)
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                # A cancel that arrived while the session's task group was failing is absorbed by it
-                # (Python 3.11): raise it again, or `run` would go on as if nothing had asked it to end.
-                raise asyncio.CancelledError from None
         finally:
+            keepalive.cancel()
             self._connection = None
+
+    async def _keepalive(self, connection: websockets.ClientConnection) -> None:
+        """A websocket ping every WebSocketPingInterval (OCPP 1.6 §9.1; 0: none); no pong within the interval
+        means the link is dead, and it is dropped so the reconnect begins. A new interval applies at once."""
+        name = "websocket_ping_interval_s"
+        async for _ in self._settings.every(name):
+            pong = await connection.ping()
+            try:
+                async with asyncio.timeout(self._settings.integer(name)):
+                    await pong
+            except TimeoutError:
+                log.warning("CSMS link dead: no pong within %d s url=%s", self._settings.integer(name), self.url)
+                connection.transport.abort()
+                return
