@@ -149,9 +149,11 @@ class Clock:
             return iso(self.now())
         return f"boot:{self.boot_id}+{since_boot():.6f}"
 
-    def stamp_or_none(self) -> str | None:
-        """For optional timestamps (StatusNotification): a date when trusted, else nothing."""
-        return iso(self.now()) if self.trusted else None
+    def date(self, stamp: str) -> str | None:
+        """A `stamp()` as a date: a token is resolved once the clock is trusted; None while it is not."""
+        if not TOKEN.fullmatch(stamp):
+            return stamp
+        return self.resolve_tokens([stamp])[0] if self.trusted else None
 
     def resolve_tokens(self, texts: list[str]) -> list[str]:
         """Replace every boot-relative token in `texts` by its date; needs a trusted clock.

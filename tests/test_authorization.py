@@ -265,7 +265,7 @@ async def _until_starts(csms, daemon: Daemon, n: int) -> list:
 
 async def test_local_pre_authorize_starts_without_waiting_for_the_csms(make_daemon, csms):
     d = await make_daemon(ocpp={"LocalPreAuthorize": True})
-    csms.behaviour.authorize_delay_s = 3.0
+    csms.behaviour.answer_delay_s["Authorize"] = 3.0
     assert await list_status(csms, 1, "Full", [entry("FA000001")]) == "Accepted"
     await d.cmd(cmd="plug", connector=1)
     await d.cmd(cmd="plug", connector=2)

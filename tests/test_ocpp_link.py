@@ -190,3 +190,47 @@ async def test_a_new_ping_interval_finds_a_dead_link_at_once(make_daemon, csms):
         == "Accepted"
     csms.peers[CHARGE_POINT].connection.transport.pause_reading()
     await csms.wait_until(lambda: csms.connections == 2, within=8)
+
+
+def order_of(csms, connector: int) -> list[str]:
+    """What the CSMS received about `connector`, in order: statuses by name, transaction messages by action."""
+    out = []
+    for m in csms.received:
+        if m.payload.get("connectorId") not in (connector, None) or m.action in ("Heartbeat", "BootNotification"):
+            continue
+        out.append(m.payload["status"] if m.action == "StatusNotification" else m.action)
+    return out
+
+
+async def test_statuses_keep_their_place_among_transaction_messages(make_daemon, csms):
+    """A CSMS can rely on Preparing → StartTransaction → Charging and StopTransaction → Finishing: a status is
+    sent after the transaction messages queued before it began, even while the link is busy with another
+    connector's MeterValues (here each takes the CSMS 0.3 s to answer)."""
+    d = await make_daemon(ocpp={"MeterValueSampleInterval": 1})
+    await d.card_start(1)
+    csms.behaviour.answer_delay_s["MeterValues"] = 0.3
+    for _ in range(3):
+        await d.card_start(2, uid="04C0FFEE")
+        await asyncio.sleep(1.2)
+        await d.card_stop(2, uid="04C0FFEE")
+        await d.cmd(cmd="unplug", connector=2)
+        await csms.wait_until(lambda: order_of(csms, 2)[-1:] == ["Available"], within=10)
+    sessions = " ".join(order_of(csms, 2)).split("Available")
+    started = [s.split() for s in sessions if "StartTransaction" in s]
+    assert len(started) == 3
+    for seen in started:
+        assert seen.index("Preparing") < seen.index("StartTransaction") < seen.index("Charging"), seen
+        assert seen.index("StopTransaction") < seen.index("Finishing"), seen
+
+
+async def test_boot_statuses_carry_their_time_and_a_resend_keeps_it(make_daemon, csms):
+    """StatusNotification.timestamp is when the status began: set at boot (the clock is trusted from the RTC
+    here) and kept, not renewed or dropped, when the statuses are sent again after a reconnect."""
+    await make_daemon(clock_trust="rtc")
+    first = {m.payload["connectorId"]: m.payload.get("timestamp") for m in csms.of("StatusNotification")}
+    assert all(first.values()) and len(first) == 3, first
+    before = len(csms.of("StatusNotification"))
+    csms.peers[CHARGE_POINT].connection.transport.abort()
+    await csms.wait_until(lambda: len(csms.of("StatusNotification")) >= before + 3, within=10)
+    resent = {m.payload["connectorId"]: m.payload.get("timestamp") for m in csms.of("StatusNotification")[before:]}
+    assert resent == first

@@ -63,10 +63,8 @@ class Behaviour:
     boot_interval: int = 300
     authorize: Callable[[str], str | dict[str, str]] = lambda id_tag: "Accepted"
     """idTag → AuthorizationStatus, or a whole idTagInfo, for Authorize, StartTransaction and StopTransaction."""
-    authorize_delay_s: float = 0.0
-    """How long the CSMS takes to answer Authorize."""
-    stop_delay_s: float = 0.0
-    """How long the CSMS takes to answer StopTransaction."""
+    answer_delay_s: dict[str, float] = field(default_factory=dict)
+    """How long the CSMS takes to answer each action (it reads nothing else meanwhile, like the library)."""
     transaction_ids: itertools.count = field(default_factory=lambda: itertools.count(1001))
     time_offset_s: float = 0.0
     """How far the CSMS's clock (currentTime) is ahead of this machine's."""
@@ -93,6 +91,7 @@ class CsmsPeer(LibraryChargePoint):
             msg = None
         if msg is not None and msg.message_type_id == MessageType.Call:
             self._csms.record(Received(time.monotonic(), self.id, msg.action, msg.payload))
+            await asyncio.sleep(self._csms.behaviour.answer_delay_s.get(msg.action, 0.0))
         await super().route_message(raw_msg)
 
     async def send_raw(self, frame: str, unique_id: str) -> list[Any]:
@@ -122,8 +121,7 @@ class CsmsPeer(LibraryChargePoint):
         return {"status": verdict} if isinstance(verdict, str) else verdict
 
     @on(Action.authorize)
-    async def on_authorize(self, id_tag: str) -> call_result.Authorize:
-        await asyncio.sleep(self._csms.behaviour.authorize_delay_s)
+    def on_authorize(self, id_tag: str) -> call_result.Authorize:
         return call_result.Authorize(id_tag_info=self._id_tag_info(id_tag))
 
     @on(Action.start_transaction)
@@ -138,8 +136,7 @@ class CsmsPeer(LibraryChargePoint):
         return call_result.StartTransaction(transaction_id=transaction_id, id_tag_info=self._id_tag_info(id_tag))
 
     @on(Action.stop_transaction)
-    async def on_stop(self, id_tag: str | None = None, **_: Any) -> call_result.StopTransaction:
-        await asyncio.sleep(self._csms.behaviour.stop_delay_s)
+    def on_stop(self, id_tag: str | None = None, **_: Any) -> call_result.StopTransaction:
         return call_result.StopTransaction(id_tag_info=self._id_tag_info(id_tag) if id_tag else None)
 
     @on(Action.meter_values)

@@ -9,6 +9,7 @@ A reconnect after an accepted boot does not register again but resends the curre
 
 import asyncio
 import logging
+from collections import deque
 from enum import StrEnum
 
 import websockets
@@ -31,7 +32,7 @@ from firmware.ocpp16.status import StatusReport, StatusReporter
 from firmware.protocol.connection import Connection, reconnect_delay
 from firmware.protocol.pump import Pump
 from firmware.settings import Settings
-from firmware.transactions.outbox import Outbox
+from firmware.transactions.outbox import Outbox, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,10 @@ class Ocpp16Adapter:
         self.registration = Registration.NONE
         self._peer: Ocpp16Peer | None = None
         self._statuses: asyncio.Queue[StatusReport] = asyncio.Queue()
-        self._reporter = StatusReporter(settings, clock, self._send_status)
+        self._unsent: deque[int] = deque()
+        """`queued_after` of the statuses waiting in `_statuses`, oldest first."""
+        self._status_sent = asyncio.Event()
+        self._reporter = StatusReporter(settings, clock, self._send_status, outbox.last_id)
         cp = config.charge_point
         self.connection = Connection(config.csms.endpoint(cp.id), config.csms.shown_endpoint(cp.id), SUBPROTOCOL,
                                      settings, config.csms.reconnect_max_s, self._serve)
@@ -65,7 +69,8 @@ class Ocpp16Adapter:
     def attach(self, services: Services) -> None:
         """The core is built: CSMS requests and confirmations go to its services from now on."""
         self._services = services
-        self._pump = Pump(self._outbox, self._settings, self._clock, outbound(services.confirmations))
+        self._pump = Pump(self._outbox, self._settings, self._clock, outbound(services.confirmations),
+                          self._statuses_before)
 
     @property
     def url(self) -> str:
@@ -98,9 +103,10 @@ class Ocpp16Adapter:
         self._reporter.connector_changed(report)
 
     def _send_status(self, report: StatusReport) -> None:
-        """StatusNotification is never queued: sent now if online, and the current ones after a reconnect."""
+        """StatusNotification is never stored: sent now if online, and the current ones after a reconnect."""
         if self.online:
             self._statuses.put_nowait(report)
+            self._unsent.append(report.queued_after)
 
     # --- the conversation -----------------------------------------------------------------------
 
@@ -116,7 +122,7 @@ class Ocpp16Adapter:
         peer = Ocpp16Peer(self._config.charge_point.id, connection, HANDLERS, self._services,
                           lambda: self.registration is Registration.ACCEPTED, self._config.csms.call_timeout_s)
         self._peer = peer
-        self._statuses = asyncio.Queue()
+        self._statuses, self._unsent = asyncio.Queue(), deque()
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(peer.start())
@@ -128,7 +134,7 @@ class Ocpp16Adapter:
         if self.registration is not Registration.ACCEPTED:
             await self._register(peer)
         for report in self._reporter.current():
-            self._statuses.put_nowait(report)
+            self._send_status(report)
         assert self._pump is not None
         async with asyncio.TaskGroup() as group:
             group.create_task(self._send_statuses(peer))
@@ -166,11 +172,26 @@ class Ocpp16Adapter:
             await asyncio.sleep(wait)
 
     async def _send_statuses(self, peer: Ocpp16Peer) -> None:
+        """StatusNotifications in the order of what happened, interleaved with the outbox's transaction messages:
+        Preparing → StartTransaction → Charging, StopTransaction → Finishing, after a reconnect too. A status
+        waits for the messages queued before it began (`_statuses_before` makes later ones wait for it). Before
+        the clock is trusted nothing queued is sent, so a status does not wait then."""
         while True:
             report = await self._statuses.get()
+            if self._clock.trusted:
+                await self._outbox.wait_sent_through(report.queued_after)
             await peer.call(call.StatusNotification(
                 connector_id=report.connector_id, error_code=report.error_code.value, status=report.status.value,
-                timestamp=report.timestamp, info=report.info, vendor_error_code=report.vendor_error_code))
+                timestamp=self._clock.date(report.timestamp), info=report.info,
+                vendor_error_code=report.vendor_error_code))
+            self._unsent.popleft()
+            self._status_sent.set()
+
+    async def _statuses_before(self, message: OutboxMessage) -> None:
+        """Hold `message` while a status that began before it was queued waits to be sent."""
+        while self._unsent and self._unsent[0] < message.id:
+            self._status_sent.clear()
+            await self._status_sent.wait()
 
     async def _heartbeat(self, peer: Ocpp16Peer) -> None:
         """Heartbeat every HeartbeatInterval (§4.6; 0: none); a new interval applies at once (§9.1)."""

@@ -144,8 +144,11 @@ class StatusReport:
     error_code: ErrorCode
     info: str | None = None
     vendor_error_code: str | None = None
-    timestamp: str | None = None
-    """When the status began; None while the wall clock is not trusted (the field is optional)."""
+    timestamp: str = ""
+    """When the status began: a `Clock.stamp()` (a boot-relative token until the clock is trusted; it is
+    dated when sent)."""
+    queued_after: int = 0
+    """The newest outbox message queued when the status began: it is sent after those, and before any later."""
 
     def same_as(self, other: "StatusReport | None") -> bool:
         return other is not None and (self.status, self.error_code, self.info, self.vendor_error_code) == (
@@ -155,10 +158,13 @@ class StatusReport:
 class StatusReporter:
     """The core's connector reports → 1.6 StatusNotifications: each step the table passes through, debounced."""
 
-    def __init__(self, settings: Settings, clock: Clock, sink: Callable[[StatusReport], None]) -> None:
+    def __init__(self, settings: Settings, clock: Clock, sink: Callable[[StatusReport], None],
+                 position: Callable[[], int] = lambda: 0) -> None:
+        """`position()`: the newest outbox message id now (`Outbox.last_id`)."""
         self._settings = settings
         self._clock = clock
         self._sink = sink
+        self._position = position
         self._machines: dict[int, StatusMachine] = {}
         self._arriving: ConnectorReport | None = None
         self._current: dict[int, StatusReport] = {}
@@ -171,8 +177,7 @@ class StatusReporter:
         machine = self._machines.get(cid)
         if machine is None:  # the state at start: sent once connected (`current`), never debounced
             self._machines[cid] = StatusMachine(cid, report.state, self._stepped)
-            self._current[cid] = self._reported[cid] = replace(self._report(report),
-                                                               timestamp=self._clock.stamp_or_none())
+            self._current[cid] = self._reported[cid] = self._began(self._report(report))
             return
         if machine.status is report.state:
             self.changed(self._report(report))  # the error changed, not the status
@@ -197,9 +202,12 @@ class StatusReporter:
         return StatusReport(report.connector_id, report.state, report.error_code, report.info,
                             report.vendor_error_code)
 
+    def _began(self, report: StatusReport) -> StatusReport:
+        return replace(report, timestamp=self._clock.stamp(), queued_after=self._position())
+
     def changed(self, report: StatusReport) -> None:
         cid = report.connector_id
-        self._current[cid] = replace(report, timestamp=self._clock.stamp_or_none())
+        self._current[cid] = self._began(report)
         timer = self._timers.pop(cid, None)
         if timer is not None:
             timer.cancel()

@@ -37,11 +37,15 @@ class Outbound(Protocol):
 
 
 class Pump:
-    def __init__(self, outbox: Outbox, settings: Settings, clock: Clock, outbound: dict[str, Outbound]) -> None:
+    def __init__(self, outbox: Outbox, settings: Settings, clock: Clock, outbound: dict[str, Outbound],
+                 before_send: Callable[[OutboxMessage], Awaitable[None]]) -> None:
+        """`before_send(message)` returns once what must reach the CSMS before `message` has (the adapter's
+        StatusNotifications of changes that happened before it was queued)."""
         self._outbox = outbox
         self._settings = settings
         self._clock = clock
         self._outbound = outbound
+        self._before_send = before_send
 
     async def run(self, call: Callable[[Any], Awaitable[Any]]) -> None:
         """Send through `call` (which raises OCPPError for a CALLERROR, TimeoutError for no answer)."""
@@ -59,6 +63,7 @@ class Pump:
             except Unsendable as e:
                 self._outbox.record_failure(message, str(e), 1)
                 continue
+            await self._before_send(message)
             try:
                 response = await call(request)
             except OCPPError as e:

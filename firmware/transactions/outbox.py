@@ -150,6 +150,16 @@ class Outbox:
                   message.kind, message.tx_ref, attempts, error)
         return True
 
+    def last_id(self) -> int:
+        """The id of the newest message ever queued (0: none yet); ids only grow (AUTOINCREMENT)."""
+        row = self._store.db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
+        return 0 if row is None else row[0]
+
+    async def wait_sent_through(self, last: int) -> None:
+        """Wait until every message queued up to id `last` has left the queue (confirmed or dead-lettered)."""
+        while (head := self.head()) is not None and head.id <= last:
+            await self.wait_removed()
+
     def depth(self) -> int:
         return self._store.db.execute("SELECT count(*) FROM outbox").fetchone()[0]
 
