@@ -6,6 +6,7 @@ import logging
 import sys
 
 import pytest
+from ocpp.v16 import call
 
 from firmware.core.connector import BackwardsReading, Connector, ConnectorDevices
 from firmware.core.safety import EnergyGate
@@ -18,6 +19,7 @@ from hal import MeterReading
 from hal.meter import EnergyMeter
 from hal.sim import SimStation
 from tests.clocks import RTC_CLOCK
+from tests.conftest import CHARGE_POINT
 
 
 async def test_contact_welded_closed_faults_trips_and_refuses_sessions_until_sane(daemon, csms):
@@ -74,6 +76,26 @@ async def test_failing_shared_reader_shows_on_connector_0(daemon, csms):
     await daemon.cmd(cmd="plug", connector=2)
     await daemon.cmd(cmd="tap", uid="04A1B2C3", connector=None)
     await daemon.wait_state(2, status="Charging")
+
+
+async def test_failing_connector_reader_shows_on_its_connector_and_remote_starts_still_work(daemon, csms):
+    """A connector's own reader fails: StatusNotification errorCode ReaderFailure on that connector with its
+    status unchanged (not Faulted: a remote start still charges), and NoError once it works again."""
+    await daemon.cmd(cmd="fault", device="reader", connector=1, on=True)
+    report = await csms.wait_for("StatusNotification", where=lambda p: p["connectorId"] == 1
+                                 and p["errorCode"] == "ReaderFailure")
+    assert report.payload["status"] == "Available" and "fault injected" in report.payload["info"]
+    await daemon.cmd(cmd="plug", connector=1)
+    assert (await csms.call(CHARGE_POINT, call.RemoteStartTransaction(id_tag="QR1", connector_id=1))).status \
+        == "Accepted"
+    await daemon.wait_state(1, status="Charging", contactor_closed=True)
+    charging = await csms.wait_for("StatusNotification", where=lambda p: p["connectorId"] == 1
+                                   and p["status"] == "Charging")
+    assert charging.payload["errorCode"] == "ReaderFailure", "the reader is still failing"
+    await daemon.cmd(cmd="fault", device="reader", connector=1, on=False)
+    cleared = await csms.wait_for("StatusNotification", after=csms.received.index(report),
+                                  where=lambda p: p["connectorId"] == 1 and p["errorCode"] == "NoError")
+    assert cleared.payload["status"] == "Charging"
 
 
 class ScriptedMeter(EnergyMeter):

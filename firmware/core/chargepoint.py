@@ -6,7 +6,7 @@ Protocol-independent: protocol handlers call `remote_start` / `remote_stop` (thr
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from firmware.auth.authorizer import Authorizer
@@ -57,14 +57,23 @@ class ChargePoint:
         self._list_conflict = active
         self._report_main()
 
-    async def _watch_reader_health(self, reader: CardReader) -> None:
-        """The shared reader's problem (unplugged, broken) shows on connector 0 as ReaderFailure."""
+    def _shared_reader_problem(self, problem: str | None) -> None:
+        self._reader_problem = problem
+        self._report_main()
+
+    @staticmethod
+    async def _watch_reader_health(reader: CardReader, connector_id: int,
+                                   changed: Callable[[str | None], None]) -> None:
+        """A reader's problem (unplugged, pcscd gone) and its recovery, as they happen: ReaderFailure on
+        connector 0 for the shared reader, on its connector for a connector's own reader (OCPP 1.6 §7.6
+        ChargePointErrorCode); the status stays what it is, since remote starts still work."""
+        problem: str | None = None
         while True:
-            if reader.problem != self._reader_problem:
-                self._reader_problem = reader.problem
-                log.log(logging.ERROR if reader.problem else logging.WARNING, "card reader %s problem=%s",
-                        "failing" if reader.problem else "works again", reader.problem)
-                self._report_main()
+            if reader.problem != problem:
+                problem = reader.problem
+                log.log(logging.ERROR if problem else logging.WARNING, "card reader %s connector=%d problem=%s",
+                        "failing" if problem else "works again", connector_id, problem)
+                changed(problem)
             await asyncio.sleep(READER_CHECK_S)
 
     async def run(self) -> None:
@@ -72,12 +81,14 @@ class ChargePoint:
         async with asyncio.TaskGroup() as group:
             if self._shared_reader is not None:
                 group.create_task(self._watch_reader(self._shared_reader, None))
-                group.create_task(self._watch_reader_health(self._shared_reader))
+                group.create_task(self._watch_reader_health(self._shared_reader, 0, self._shared_reader_problem))
             for connector in self.connectors.values():
                 group.create_task(self._watch_plug(connector))
                 group.create_task(self.supervisors[connector.id].run())
                 if connector.devices.reader is not None:
                     group.create_task(self._watch_reader(connector.devices.reader, connector.id))
+                    group.create_task(self._watch_reader_health(connector.devices.reader, connector.id,
+                                                                connector.reader_problem_changed))
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run work in its own task so event watchers and `@on` handlers never wait on it.

@@ -113,6 +113,8 @@ class Connector:
         self.energy_withheld = False
         """The CSMS refused the transaction's idTag after it started (StartTransaction.conf)."""
         self.last_energy_wh: float | None = None
+        self.reader_problem: str | None = None
+        """What is wrong with this connector's own card reader, if anything (reported as ReaderFailure)."""
         self._sampler: asyncio.Task[None] | None = None
         self._energy_limit: asyncio.Task[None] | None = None
         self._session_lock = asyncio.Lock()
@@ -139,11 +141,19 @@ class Connector:
             self._announce()
 
     def _announce(self) -> None:
+        """The LED, and the report to the adapter: the fault's error when Faulted, else ReaderFailure while
+        this connector's own reader fails (the status stays: only cards are affected), else NoError."""
         self.devices.led.show(LED_PATTERNS[self._state])
         fault = self.fault if self._state is ConnectorState.FAULTED else None
+        if fault is None and self.reader_problem is not None:
+            fault = Fault(ErrorCode.READER_FAILURE, info=self.reader_problem[:50])
         self._port.connector_changed(ConnectorReport(
             self.id, self._state, fault.error_code if fault else ErrorCode.NO_ERROR,
             fault.info if fault else None, fault.vendor_error_code if fault else None))
+
+    def reader_problem_changed(self, problem: str | None) -> None:
+        self.reader_problem = problem
+        self._announce()
 
     @property
     def is_free(self) -> bool:
