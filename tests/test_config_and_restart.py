@@ -192,6 +192,24 @@ async def test_resume_configured_keeps_the_transaction_through_a_restart(make_da
     assert len(csms.of("StartTransaction")) == 1 and "interrupted transaction resumed" in d.log()
 
 
+async def test_a_resumed_transaction_keeps_its_group_and_its_begin_values(make_daemon, csms, tmp_path):
+    """After a kill, the resumed transaction still knows the starting card's parentIdTag (another card of the
+    group stops it, OCPP 1.6 §3.5) and its Transaction.Begin values (StopTransaction.transactionData)."""
+    csms.behaviour.authorize = lambda id_tag: {"status": "Accepted", "parentIdTag": "FLEET-7"}
+    options = {"ocpp": {"MeterValueSampleInterval": 1}, "resume_transactions": True}
+    d = await make_daemon(**options)
+    await d.card_start(1)
+    tx_id = await d.transaction_id(1)
+    await d.stop(signal.SIGKILL)
+    d = await make_daemon(boot=False, workdir=tmp_path, **options)
+    await d.wait_state(1, status="Charging", contactor_closed=True, transaction_id=tx_id)
+    await d.cmd(cmd="tap", uid="04D0D0D0", connector=1)  # another card of the same group
+    stop = await csms.wait_for("StopTransaction", within=10)
+    assert stop.payload["transactionId"] == tx_id and stop.payload["reason"] == "Local"
+    contexts = [v["context"] for mv in stop.payload["transactionData"] for v in mv["sampledValue"]]
+    assert contexts == ["Transaction.Begin", "Transaction.End"], stop.payload["transactionData"]
+
+
 async def test_resume_configured_but_the_ev_left_closes_the_transaction(make_daemon, csms, tmp_path):
     options = {"ocpp": {"MeterValueSampleInterval": 1}, "resume_transactions": True}
     d = await make_daemon(**options)

@@ -23,7 +23,7 @@ class Confirmations:
         transaction and its idTagInfo, which updates the authorization cache (§3.5) and, for a refused
         idTag, the running session (`Connector.invalidated`)."""
         assert message.tx_ref is not None
-        self._txs.confirm_start(message.tx_ref, remote_id, info.status)
+        self._txs.confirm_start(message.tx_ref, remote_id, info.status, info.parent_id_tag)
         self._authorizer.learn(message.body["id_tag"], info)
         self._charge_point.transaction_confirmed(message.tx_ref, remote_id, info)
 

@@ -225,8 +225,8 @@ class Connector:
             self.tx = self._txs.begin(
                 self.id, id_tag, round(reading.energy_wh), timestamp,
                 self._sample(reading, "sampled_measurands", metering.ReadingContext.TRANSACTION_BEGIN, timestamp),
-                self._sample(reading, "stop_sampled_measurands", metering.ReadingContext.TRANSACTION_BEGIN, timestamp))
-            self.tx.parent_id_tag = parent_id_tag
+                self._sample(reading, "stop_sampled_measurands", metering.ReadingContext.TRANSACTION_BEGIN, timestamp),
+                parent_id_tag)
             self.finishing = False
             self.energy_withheld = False
             self.devices.lock.lock()

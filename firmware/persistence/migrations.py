@@ -154,6 +154,13 @@ def _v4(db: Database) -> None:
     db.execute("ALTER TABLE dead_letters_v4 RENAME TO dead_letters")
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4]
+def _v5(db: Database) -> None:
+    """What a resumed transaction needs besides its start: the starting idTag's group (parentIdTag) and its
+    Transaction.Begin values for StopTransaction.transactionData (JSON)."""
+    db.execute("ALTER TABLE transactions ADD COLUMN parent_id_tag TEXT")
+    db.execute("ALTER TABLE transactions ADD COLUMN begin_values TEXT")
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5]
 
 

@@ -4,6 +4,7 @@ Each call is one database transaction holding the record change and its outbox m
 before the hardware acts on it (the start is stored before the contactor closes).
 """
 
+import json
 import logging
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -61,12 +62,15 @@ class TransactionStore:
         self._outbox = outbox
 
     def begin(self, connector: int, id_tag: str, meter_start: int, started_at: str,
-              begin_sample: dict[str, Any] | None, stop_begin_sample: dict[str, Any] | None) -> Transaction:
+              begin_sample: dict[str, Any] | None, stop_begin_sample: dict[str, Any] | None,
+              parent_id_tag: str | None = None) -> Transaction:
         """Record a started transaction and queue StartTransaction (+ its Transaction.Begin values)."""
+        begin_values = [stop_begin_sample] if stop_begin_sample else []
         with self._store.atomic() as db:
             ref = db["transactions"].insert(
                 {"connector": connector, "id_tag": id_tag, "meter_start": meter_start,
-                 "started_at": started_at, "last_energy_wh": meter_start}
+                 "started_at": started_at, "last_energy_wh": meter_start, "parent_id_tag": parent_id_tag,
+                 "begin_values": json.dumps(begin_values)}
             ).last_pk
             assert isinstance(ref, int)
             self._outbox.put(MessageKind.TRANSACTION_START, ref,
@@ -76,8 +80,8 @@ class TransactionStore:
                 self._outbox.put(MessageKind.METER_VALUES, ref, {"connector": connector, "values": [begin_sample]})
         log.info("transaction started connector=%d tx_ref=%d idTag=%s meterStart=%d",
                  connector, ref, masked(id_tag), meter_start)
-        return Transaction(ref, connector, id_tag, meter_start, started_at,
-                           begin_values=[stop_begin_sample] if stop_begin_sample else [])
+        return Transaction(ref, connector, id_tag, meter_start, started_at, parent_id_tag=parent_id_tag,
+                           begin_values=begin_values)
 
     def sample(self, tx: Transaction, sample: dict[str, Any] | None, energy_wh: float) -> None:
         """Store the latest register value and queue a periodic MeterValues."""
@@ -102,11 +106,13 @@ class TransactionStore:
         log.info("transaction stopped connector=%d tx_ref=%d reason=%s meterStop=%d energy_wh=%d",
                  tx.connector, tx.ref, reason, meter_stop, meter_stop - tx.meter_start)
 
-    def confirm_start(self, ref: int, remote_id: str, id_tag_status: AuthorizationStatus) -> None:
-        """The CSMS confirmed the start: its id for the transaction and its verdict on the idTag; call inside
-        the confirmation's atomic block."""
-        self._store.db.execute("UPDATE transactions SET remote_id = ?, id_tag_status = ? WHERE ref = ?",
-                               [remote_id, id_tag_status.value, ref])
+    def confirm_start(self, ref: int, remote_id: str, id_tag_status: AuthorizationStatus,
+                      parent_id_tag: str | None = None) -> None:
+        """The CSMS confirmed the start: its id for the transaction, its verdict on the idTag and the idTag's
+        group if it names one; call inside the confirmation's atomic block."""
+        self._store.db.execute("UPDATE transactions SET remote_id = ?, id_tag_status = ?,"
+                               " parent_id_tag = coalesce(?, parent_id_tag) WHERE ref = ?",
+                               [remote_id, id_tag_status.value, parent_id_tag, ref])
 
     def prune(self) -> int:
         """Delete finished transactions with nothing left to send, beyond the newest KEEP_FINISHED."""
@@ -122,9 +128,10 @@ class TransactionStore:
     def unfinished(self) -> list[tuple[Transaction, float]]:
         """Transactions without a recorded end, with their last stored register value."""
         rows = self._store.db.execute(
-            "SELECT ref, connector, id_tag, meter_start, started_at, remote_id, id_tag_status, last_energy_wh"
-            " FROM transactions WHERE stopped_at IS NULL ORDER BY ref").fetchall()
-        return [(Transaction(*row[:6], refused=_refused(row[6])), row[7]) for row in rows]
+            "SELECT ref, connector, id_tag, meter_start, started_at, remote_id, parent_id_tag, id_tag_status,"
+            " begin_values, last_energy_wh FROM transactions WHERE stopped_at IS NULL ORDER BY ref").fetchall()
+        return [(Transaction(*row[:7], refused=_refused(row[7]), begin_values=json.loads(row[8] or "[]")), row[9])
+                for row in rows]
 
 
 def _refused(id_tag_status: str | None) -> bool:

@@ -14,7 +14,8 @@ from firmware.persistence.db import Store
 log = logging.getLogger(__name__)
 
 COLUMNS = (("outbox", "id", "body"), ("dead_letters", "id", "body"),
-           ("transactions", "ref", "started_at"), ("transactions", "ref", "stopped_at"))
+           ("transactions", "ref", "started_at"), ("transactions", "ref", "stopped_at"),
+           ("transactions", "ref", "begin_values"))
 """Where tokens can be stored: (table, key, column)."""
 
 
