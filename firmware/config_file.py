@@ -51,7 +51,8 @@ class ChargePointSection:
 class CsmsSection:
     url: str
     reconnect_max_s: float = 30.0
-    """Reconnect backoff cap; the first retry comes within 5 s."""
+    """Reconnect backoff cap; the first retry comes after 2-4 s, then the wait doubles, with jitter
+    (`protocol.connection.reconnect_delay`)."""
     call_timeout_s: float = 30.0
     """How long to wait for the CSMS's answer to a call."""
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -145,6 +146,12 @@ def test_demo_as_the_readme_runs_it():
     for line in ("BootNotification", "StartTransaction connector 1", "RemoteStartTransaction connector 2",
                  "StopTransaction transaction 1001", "reason Remote", "demo finished"):
         assert line in out, line
+    lines = out.splitlines()
+    assert sum("contactor closed: True" in line for line in lines) == 2, "both sessions show the contactor closing"
+    summary = next(i for i, line in enumerate(lines) if "summary" in line)
+    assert "connector 2: Available" in " ".join(lines[:summary]), "the summary comes after the last status"
+    card, qr, total = (int(n) for n in re.findall(r"(\d+) Wh", lines[summary]))
+    assert card > 0 and qr > 0 and total == card + qr, lines[summary]
 
 
 async def test_sim_command_line(make_daemon, csms):

@@ -80,14 +80,14 @@ async def _demo(tl: Timeline, workdir: Path) -> None:
             tl.say("driver", f"taps card {CARD}")
             mark = len(csms.received)
             await sim(cmd="tap", uid=CARD, connector=None)
-            await csms.wait_for("StartTransaction", after=mark)
+            card_start = await csms.wait_for("StartTransaction", after=mark)
             tl.say("charger", f"contactor closed: {(await state(1))['contactor_closed']}")
             await csms.wait_for("MeterValues", after=mark,
                                 where=lambda p: p["meterValue"][0]["sampledValue"][0]["context"] == "Sample.Periodic")
             tl.say("driver", "taps the same card again to stop")
             mark = len(csms.received)
             await sim(cmd="tap", uid=CARD, connector=None)
-            await csms.wait_for("StopTransaction", after=mark)
+            card_stop = await csms.wait_for("StopTransaction", after=mark)
             tl.say("charger", f"contactor closed: {(await state(1))['contactor_closed']}")
             await sim(cmd="unplug", connector=1)
             tl.say("driver", "unplugs connector 1")
@@ -102,6 +102,7 @@ async def _demo(tl: Timeline, workdir: Path) -> None:
             tl.say("driver", "plugs the EV into connector 2")
             await sim(cmd="plug", connector=2)
             start = await csms.wait_for("StartTransaction", after=mark)
+            tl.say("charger", f"contactor closed: {(await state(2))['contactor_closed']}")
             transaction_id = await csms.wait_until(lambda: csms.transaction_ids[issued:] and csms.transaction_ids[-1])
             await csms.wait_for("MeterValues", after=mark,
                                 where=lambda p: p["meterValue"][0]["sampledValue"][0]["context"] == "Sample.Periodic")
@@ -109,10 +110,15 @@ async def _demo(tl: Timeline, workdir: Path) -> None:
             result = await csms.call("CP_DEMO", call.RemoteStopTransaction(transaction_id=transaction_id))
             tl.say("CSMS→CP", f"RemoteStopTransaction {transaction_id}: {result.status}")
             stop = await csms.wait_for("StopTransaction", after=mark)
+            tl.say("charger", f"contactor closed: {(await state(2))['contactor_closed']}")
             await sim(cmd="unplug", connector=2)
             tl.say("driver", "unplugs connector 2")
-            delivered = stop.payload["meterStop"] - start.payload["meterStart"]
-            tl.say("summary", f"QR session delivered {delivered} Wh; card session and QR session both complete")
+            await csms.wait_for("StatusNotification", after=mark,
+                                where=lambda p: p["connectorId"] == 2 and p["status"] == "Available")
+            card_wh = card_stop.payload["meterStop"] - card_start.payload["meterStart"]
+            qr_wh = stop.payload["meterStop"] - start.payload["meterStart"]
+            tl.say("summary", f"card session {card_wh} Wh + QR session {qr_wh} Wh = {card_wh + qr_wh} Wh delivered; "
+                              "both sessions complete")
     finally:
         app.stop()
         await daemon

@@ -108,7 +108,7 @@ class Connection:
         try:
             await self._session(connection)
         except* websockets.ConnectionClosed:
-            log.warning("CSMS connection closed url=%s", self.url)
+            log.log(logging.INFO if self._closing else logging.WARNING, "CSMS connection closed url=%s", self.url)
         finally:
             keepalive.cancel()
             self._connection = None
