@@ -1,33 +1,42 @@
 """The PC/SC card reader driver against a real pcscd, with vpcd's virtual reader and our own virtual card
 (tests/pcsc_peer.py). No mocks: every UID travels card -> vpcd -> pcscd -> pyscard -> driver.
 
-All tests share the machine's one pcscd and vpcd's fixed port, so they run one after another. Without
-pcscd, vpcd or pyscard they skip (fail under CI).
+The tests share one pcscd of their own (private socket, pid file and vpcd ports, stopped by its pid), so they
+run one after another, and beside any pcscd the machine runs. Without pcscd, vpcd or pyscard they skip (fail
+under CI).
 """
 
 import asyncio
+import json
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from drivers.pcsc_reader import PcscCardReader
-from tests.pcsc_peer import READER, Pcscd, VirtualCard, pcsc_stack, wait_card
-from tests.prerequisites import unavailable
+from tests.pcsc_peer import READER, START_S, STOP_S, Pcscd, VirtualCard, pcsc_stack, wait_card
 
 LOGGER = "drivers.pcsc_reader"
+REPO = Path(__file__).resolve().parent.parent
+MACHINE_RUN = Path("/run/pcscd")
+"""Where the machine's pcscd (Debian's, hard-coded) keeps its socket and pid file."""
 
 
 @pytest.fixture(scope="session")
 def pcscd(tmp_path_factory):
-    with pcsc_stack(tmp_path_factory.mktemp("pcscd") / "pcscd.log") as daemon:
+    with pcsc_stack(tmp_path_factory.mktemp("pcscd")) as daemon:
         yield daemon
 
 
 @pytest.fixture
-def card(pcscd):
-    card = VirtualCard()
+def card(pcscd: Pcscd):
+    card = VirtualCard(pcscd.port)
     yield card
     card.remove()
     wait_card(False)  # the next test starts with an empty reader
@@ -153,8 +162,6 @@ async def test_close_while_waiting_for_a_card_is_prompt(open_reader, card):
 
 
 async def test_recovers_when_pcscd_comes_back(open_reader, card, pcscd: Pcscd):
-    if not pcscd.owned:
-        unavailable("pcscd was not started by these tests, so they do not restart it")
     taps = open_reader()
     card.insert("04a1b2c3")
     assert await taps.next() == "04A1B2C3"
@@ -172,8 +179,6 @@ async def test_recovers_when_pcscd_comes_back(open_reader, card, pcscd: Pcscd):
 async def test_card_still_on_the_reader_after_a_pcscd_restart_is_no_new_tap(open_reader, card, pcscd: Pcscd,
                                                                             caplog):
     """Like a reader replugged under a card: the card was never seen leaving, so its tap already counted."""
-    if not pcscd.owned:
-        unavailable("pcscd was not started by these tests, so they do not restart it")
     caplog.set_level(logging.INFO, logger=LOGGER)
     taps = open_reader(retry_min_s=2.0, retry_max_s=2.0)
     card.insert("04a1b2c3")
@@ -189,3 +194,61 @@ async def test_card_still_on_the_reader_after_a_pcscd_restart_is_no_new_tap(open
     await wait_for(lambda: logged(caplog, "not a new tap"), what="the held card to be recognised")
     assert taps.reader.problem is None
     assert taps.received.empty()
+
+
+def machine_readers() -> list[str] | None:
+    """The readers the machine's pcscd offers at its standard socket, or None when none answers: asked from a
+    child process, since this one's PC/SC library is bound to the tests' pcscd."""
+    env = {name: value for name, value in os.environ.items() if name != "PCSCLITE_CSOCK_NAME"}
+    code = "import json; from tests.pcsc_peer import pcscd_readers; print(json.dumps(pcscd_readers()))"
+    result = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, text=True,
+                            timeout=30, check=True)
+    return json.loads(result.stdout)
+
+
+def wait_machine_pcscd(within: float = START_S) -> list[str]:
+    deadline = time.monotonic() + within
+    while (readers := machine_readers()) is None:
+        assert time.monotonic() < deadline, f"the machine's pcscd did not answer within {within} s"
+        time.sleep(0.1)
+    return readers
+
+
+@pytest.fixture
+def machine_pcscd(pcscd: Pcscd, tmp_path) -> Iterator[subprocess.Popen[bytes] | None]:
+    """A pcscd of the machine's own at the standard socket with Debian's vpcd configuration (TCP 35963), as on a
+    charger, a developer's PC, or CI once apt-get installed pcscd: the one running (None), or, when none runs,
+    one started here as the system would, and stopped by its pid."""
+    if machine_readers() is not None:
+        yield None
+        return
+    with open(tmp_path / "machine-pcscd.log", "ab") as log:
+        machine = subprocess.Popen([pcscd.program, "--foreground", *pcscd.polkit_off], stdin=subprocess.DEVNULL,
+                                   stdout=log, stderr=log)
+    try:
+        wait_machine_pcscd()
+        yield machine
+        assert machine.poll() is None, (tmp_path / "machine-pcscd.log").read_text()
+    finally:
+        machine.terminate()
+        try:
+            machine.wait(timeout=STOP_S)
+        except subprocess.TimeoutExpired:
+            machine.kill()
+            machine.wait(timeout=STOP_S)
+
+
+async def test_a_pcscd_the_machine_runs_is_left_alone(open_reader, card, pcscd: Pcscd, machine_pcscd):
+    """The tests' pcscd works and restarts beside the machine's, and never stops or disturbs it."""
+    before = await asyncio.to_thread(machine_readers)
+    taps = open_reader()
+    card.insert("04a1b2c3")
+    assert await taps.next() == "04A1B2C3"  # through the tests' pcscd, not the machine's
+    await asyncio.to_thread(pcscd.stop)
+    assert await asyncio.to_thread(machine_readers) == before
+    await asyncio.to_thread(pcscd.start)
+    await wait_for(lambda: taps.reader.problem is None, what="the reader to recover")
+    assert await asyncio.to_thread(machine_readers) == before
+    if machine_pcscd is not None:
+        # Ours never wrote or removed the machine's pid file (`pcscd --hotplug` and its next start read it).
+        assert (MACHINE_RUN / "pcscd.pid").read_text().strip("\0\n") == str(machine_pcscd.pid)  # pcscd writes "PID\n\0"

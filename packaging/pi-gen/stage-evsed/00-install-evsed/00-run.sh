@@ -1,18 +1,25 @@
 #!/bin/bash
 # pi-gen sub-stage: install the evsed package into the image. pi-gen runs this on the build host from
 # this folder, with ROOTFS_DIR (the image's root file system) and on_chroot (a shell inside it).
-# Put exactly one evsed_*_<arch>.deb for the image's architecture into files/ first
-# (packaging/build-deb --arch arm64, or armhf for a 32-bit image).
+# Put the evsed .deb for the image's suite and architecture into files/ first (packaging/build-deb
+# --arch arm64, or armhf for a 32-bit image: it writes one per suite, +deb12 for bookworm, +deb13 for trixie).
 set -euo pipefail
 
-arch=$(on_chroot <<'CHROOT'
-dpkg --print-architecture
+facts=$(on_chroot <<'CHROOT'
+. /etc/os-release
+echo "${VERSION_CODENAME} $(dpkg --print-architecture)"
 CHROOT
 )
+read -r codename arch <<<"$facts"
+case "$codename" in
+    bookworm) suffix=deb12 ;;
+    trixie) suffix=deb13 ;;
+    *) echo "00-install-evsed: no evsed package for $codename (bookworm, trixie)" >&2; exit 1 ;;
+esac
 shopt -s nullglob
-debs=(files/evsed_*_"${arch}".deb)
+debs=(files/evsed_*+"${suffix}_${arch}".deb)
 if [ ${#debs[@]} -ne 1 ]; then
-    echo "00-install-evsed: need exactly one files/evsed_*_${arch}.deb, found ${#debs[@]}" >&2
+    echo "00-install-evsed: need exactly one files/evsed_*+${suffix}_${arch}.deb, found ${#debs[@]}" >&2
     exit 1
 fi
 install -D -m 0644 "${debs[0]}" "${ROOTFS_DIR}/tmp/evsed.deb"
