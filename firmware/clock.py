@@ -93,6 +93,9 @@ class Clock:
         self.on_trusted: Callable[[], None] = lambda: None
         """Called once, when the clock becomes trusted: rewrite the stored tokens."""
         self._trusted = asyncio.Event()
+        self._boot_began = 0.0
+        """When this boot began on the trusted clock, taken once when it became trusted: a token resolves to
+        the same date every time (two clock reads per resolution would differ by a rounding)."""
 
     @property
     def trusted(self) -> bool:
@@ -109,6 +112,7 @@ class Clock:
         if not (system or self._csms_offset is not None):
             return
         log.info("wall clock trusted source=%s now=%s", "system" if system else "csms", iso(self.now()))
+        self._boot_began = self.now().timestamp() - since_boot()
         self._trusted.set()
         self.on_trusted()
 
@@ -162,7 +166,7 @@ class Clock:
         token is placed at the moment this boot began, the others keep their distance from it.
         """
         assert self.trusted, "tokens can only be resolved once the clock is trusted"
-        boot_began = self.now().timestamp() - since_boot()
+        boot_began = self._boot_began
         last_of_boot: dict[str, float] = {}
         for text in texts:
             for boot, seconds in TOKEN.findall(text):
