@@ -210,6 +210,9 @@ async def test_a_resumed_transaction_keeps_its_group_and_its_begin_values(make_d
     await d.stop(signal.SIGKILL)
     d = await make_daemon(boot=False, workdir=tmp_path, **options)
     await d.wait_state(1, status="Charging", contactor_closed=True, transaction_id=tx_id)
+    async with asyncio.timeout(10):  # online again: the CSMS tells the other card's group
+        while (await d.state())["link"]["registration"] != "Accepted":
+            await asyncio.sleep(0.05)
     await d.cmd(cmd="tap", uid="04D0D0D0", connector=1)  # another card of the same group
     stop = await csms.wait_for("StopTransaction", within=10)
     assert stop.payload["transactionId"] == tx_id and stop.payload["reason"] == "Local"
