@@ -118,10 +118,12 @@ class Connection:
         means the link is dead, and it is dropped so the reconnect begins. A new interval applies at once."""
         name = "websocket_ping_interval_s"
         async for _ in self._settings.every(name):
-            pong = await connection.ping()
             try:
-                async with asyncio.timeout(self._settings.integer(name)):
+                pong = await connection.ping()
+                async with asyncio.timeout(self._settings.integer(name) or None):  # 0 now: ping no more
                     await pong
+            except websockets.ConnectionClosed:
+                return  # the session sees it too, and ends
             except TimeoutError:
                 log.warning("CSMS link dead: no pong within %d s url=%s", self._settings.integer(name), self.url)
                 connection.transport.abort()
