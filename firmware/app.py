@@ -21,6 +21,7 @@ from firmware.daemon.control_commands import ControlCommands
 from firmware.daemon.control_socket import ControlServer
 from firmware.daemon.hardware import build_hardware
 from firmware.daemon.systemd import Systemd
+from firmware.ocpp16 import keys
 from firmware.persistence.db import Store
 from firmware.settings import Settings
 from firmware.transactions.outbox import Outbox
@@ -35,7 +36,6 @@ SHUTDOWN_FLUSH_S = 3.0
 
 class App:
     def __init__(self, config: Config) -> None:
-        from firmware.ocpp16 import keys
         from firmware.ocpp16.adapter import Ocpp16Adapter  # the configured protocol's adapter only
 
         self.config = config

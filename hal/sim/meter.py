@@ -27,12 +27,11 @@ class SimMeter(EnergyMeter):
         saved = persist.load(register_path) or {}
         unattended_s = max(0.0, time.time() - float(saved.get("since", time.time())))
         self._energy_wh = float(saved.get("energy_wh", 0.0)) + float(saved.get("power_w", 0.0)) * unattended_s / 3600
-        self._power_w = 0.0
+        self._power_w = power_source()
         self._since = time.monotonic()
         self.failing = False
         """Fault injection: the meter stops answering (its register keeps counting)."""
-        self.settle()
-        self._save()
+        self._save()  # what flowed meanwhile is counted now, never twice
 
     def settle(self) -> None:
         """Integrate the power that flowed since the last settle, and take note of the power now.
