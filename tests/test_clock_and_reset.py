@@ -145,11 +145,20 @@ async def test_a_csms_that_ignores_the_close_frame_cannot_hold_up_a_reset(make_d
     """The closing handshake gets CLOSE_TIMEOUT_S (2 s): a CSMS that reads nothing more after Reset.conf (it
     never answers the close frame) delays the restart by that, not by websockets' default 10 s."""
     await make_daemon()
+    peer = csms.peers[CHARGE_POINT]
+    route = peer.route_message
+
+    async def deaf_after_the_answer(raw: str) -> None:
+        await route(raw)
+        if raw.startswith("[3"):  # Reset.conf read: the close frame behind it never will be
+            peer.connection.transport.pause_reading()
+
+    peer.route_message = deaf_after_the_answer
     assert (await csms.call(CHARGE_POINT, call.Reset(type="Hard"))).status == "Accepted"
-    csms.peers[CHARGE_POINT].connection.transport.pause_reading()
     answered = time.monotonic()
     boot = await csms.wait_for("BootNotification", after=len(csms.received), within=15)
     assert boot.at - answered < 5, f"restarted {boot.at - answered:.1f} s after the answer"
+    peer.connection.transport.abort()  # the deaf connection would hold up the CSMS's own shutdown
 
 
 async def test_sigterm_during_a_reset_stops_the_daemon_without_the_restart(make_daemon, csms):
