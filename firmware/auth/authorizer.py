@@ -6,7 +6,8 @@ then Authorization Cache, then the CSMS:
 - online, a valid local entry (list or cache) with LocalPreAuthorize starts at once, without an
   Authorize.req; otherwise the CSMS is asked and its answer's status decides (and is learned: the
   answer's expiryDate says when the cache entry must go, it does not refuse this session);
-- offline (or the CSMS does not answer), with LocalAuthorizeOffline a local entry decides: valid
+- an Authorize the connected CSMS answers with a CALLERROR or an unreadable idTagInfo refuses the idTag;
+- offline (or the CSMS does not answer in time), with LocalAuthorizeOffline a local entry decides: valid
   (Accepted, ConcurrentTx, not past its expiryDate) starts, anything else is refused;
 - an identifier known as not valid is never accepted offline, whatever the keys say;
 - any other identifier offline starts only with AllowOfflineTxForUnknownId.
@@ -31,6 +32,11 @@ from firmware.settings import Settings
 log = logging.getLogger(__name__)
 
 
+class CsmsRefused(Exception):
+    """The connected CSMS answered Authorize, but with no idTagInfo that can be read (a CALLERROR, or an
+    answer that breaks the schema): a refusal, never a reason to apply the offline rules."""
+
+
 class CsmsAuthorize(Protocol):
     """The port this block needs from a protocol adapter: ask the CSMS about an idTag."""
 
@@ -40,7 +46,7 @@ class CsmsAuthorize(Protocol):
         ...
 
     async def authorize(self, id_tag: str) -> IdTagInfo | None:
-        """Ask the CSMS; None when it cannot answer (offline, timeout, CALLERROR)."""
+        """Ask the CSMS; None when it cannot answer (offline, no answer in time); raises CsmsRefused."""
         ...
 
 
@@ -89,7 +95,11 @@ class Authorizer:
         if self._csms.online:
             if stored is not None and stored[0].valid and self._settings.flag("local_pre_authorize"):
                 return Decision(stored[0], stored[1], granted=True)
-            answer = await self._csms.authorize(id_tag)
+            try:
+                answer = await self._csms.authorize(id_tag)
+            except CsmsRefused as e:  # not learned: it says nothing about the idTag itself
+                log.warning("CSMS answered Authorize with an error, refused idTag=%s error=%s", masked(id_tag), e)
+                return Decision(IdTagInfo(AuthorizationStatus.INVALID), Source.CSMS, granted=False)
             if answer is not None:  # the CSMS's status decides this session; an expiryDate only bounds the cache
                 self.learn(id_tag, answer)
                 return Decision(answer, Source.CSMS, granted=answer.accepted)

@@ -18,6 +18,7 @@ from ocpp.v16 import call
 from ocpp.v16.enums import RegistrationStatus
 
 from firmware import __version__
+from firmware.auth.authorizer import CsmsRefused
 from firmware.auth.idtag import IdTagInfo
 from firmware.clock import Clock
 from firmware.config_file import Config
@@ -35,6 +36,10 @@ from firmware.settings import Settings
 from firmware.transactions.outbox import Outbox, OutboxMessage
 
 log = logging.getLogger(__name__)
+
+MAX_BOOT_RETRY_S = 86_400
+"""The longest wait a Pending or Rejected BootNotification.conf's interval can ask for (1.6 §4.2 sets no
+bound; a day keeps a bogus value from parking the charger for ever)."""
 
 
 class Registration(StrEnum):
@@ -93,10 +98,12 @@ class Ocpp16Adapter:
         if peer is None or not self.online:
             return None
         try:
-            conf = await peer.call(call.Authorize(id_tag=id_tag), suppress=False)
-        except (OCPPError, TimeoutError, websockets.ConnectionClosed) as e:
+            conf = await peer.ask(call.Authorize(id_tag=id_tag))
+        except (TimeoutError, websockets.ConnectionClosed) as e:
             log.warning("Authorize got no answer idTag=%s error=%s", masked(id_tag), type(e).__name__)
             return None
+        except OCPPError as e:  # the CSMS is there and answered: not an offline case (§3.5)
+            raise CsmsRefused(f"{e.code}: {e.description}") from None
         return convert.id_tag_info(conf.id_tag_info)
 
     def connector_changed(self, report: ConnectorReport) -> None:
@@ -139,7 +146,7 @@ class Ocpp16Adapter:
         async with asyncio.TaskGroup() as group:
             group.create_task(self._send_statuses(peer))
             group.create_task(self._heartbeat(peer))
-            group.create_task(self._pump.run(lambda request: peer.call(request, suppress=False)))
+            group.create_task(self._pump.run(peer.ask))
 
     async def _register(self, peer: Ocpp16Peer) -> None:
         """BootNotification until Accepted (OCPP 1.6 §4.2)."""
@@ -152,7 +159,7 @@ class Ocpp16Adapter:
         retries = 0
         while True:
             try:
-                conf = await peer.call(request, suppress=False)
+                conf = await peer.ask(request)
             except (OCPPError, TimeoutError) as e:
                 self.registration = Registration.NONE
                 wait = reconnect_delay(retries, 300)
@@ -161,12 +168,13 @@ class Ocpp16Adapter:
                 self._clock.set_from_csms(conf.current_time)
                 self.registration = Registration(conf.status)
                 if conf.status == RegistrationStatus.accepted:
-                    if conf.interval > 0:
-                        self._settings.change("heartbeat_interval_s", conf.interval)
+                    if conf.interval > 0 and (problem := self._settings.change("heartbeat_interval_s", conf.interval)):
+                        log.warning("BootNotification interval ignored interval=%.20s problem=%s", conf.interval,
+                                    problem)
                     log.info("registered with CSMS heartbeat_s=%d csms_time=%s",
                              self._settings.integer("heartbeat_interval_s"), conf.current_time)
                     return
-                wait = conf.interval if conf.interval > 0 else reconnect_delay(retries, 300)
+                wait = min(conf.interval, MAX_BOOT_RETRY_S) if conf.interval > 0 else reconnect_delay(retries, 300)
                 log.warning("BootNotification %s; next attempt in %.0f s", conf.status, wait)
             retries += 1
             await asyncio.sleep(wait)
@@ -180,7 +188,7 @@ class Ocpp16Adapter:
             report = await self._statuses.get()
             if self._clock.trusted:
                 await self._outbox.wait_sent_through(report.queued_after)
-            await peer.call(call.StatusNotification(
+            await _tell(peer, call.StatusNotification(
                 connector_id=report.connector_id, error_code=report.error_code.value, status=report.status.value,
                 timestamp=self._clock.date(report.timestamp), info=report.info,
                 vendor_error_code=report.vendor_error_code))
@@ -196,4 +204,15 @@ class Ocpp16Adapter:
     async def _heartbeat(self, peer: Ocpp16Peer) -> None:
         """Heartbeat every HeartbeatInterval (§4.6; 0: none); a new interval applies at once (§9.1)."""
         async for _ in self._settings.every("heartbeat_interval_s"):
-            await peer.call(call.Heartbeat())
+            await _tell(peer, call.Heartbeat())
+
+
+async def _tell(peer: Ocpp16Peer, request: object) -> None:
+    """A CALL whose answer carries nothing the charger needs (StatusNotification, Heartbeat): a CALLERROR,
+    an invalid answer or none is logged, and the conversation goes on (a status is sent again after a
+    reconnect; OCPP 1.6 §4.9 does not ask for it to be retried)."""
+    try:
+        await peer.ask(request)
+    except (OCPPError, TimeoutError) as e:
+        cause = f"{e.code}: {e.description}" if isinstance(e, OCPPError) else "no answer in time"
+        log.warning("%s not confirmed by CSMS error=%s", type(request).__name__, cause[:200])

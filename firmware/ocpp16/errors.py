@@ -6,8 +6,6 @@ bad enum value (1.6: PropertyConstraintViolation), and swaps NotImplemented ("Re
 known by receiver") with NotSupported ("recognized but not supported"), descriptions included.
 """
 
-import json
-
 from jsonschema.exceptions import best_match
 from ocpp.exceptions import (
     FormationViolationError,
@@ -104,13 +102,3 @@ def ocpp16_error(call: Call, error: OCPPError) -> OCPPError:
         return schema_error(call) or FormationViolationError(details=error.details)
     return error
 
-
-def frame_id(raw: str | bytes) -> str | None:
-    """The message id of a CALL frame too malformed to unpack, when one can be read at all."""
-    try:
-        frame = json.loads(raw)
-    except (ValueError, TypeError):
-        return None
-    if isinstance(frame, list) and len(frame) >= 2 and frame[0] == MessageType.Call and isinstance(frame[1], str):
-        return frame[1]
-    return None

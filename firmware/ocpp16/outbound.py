@@ -2,14 +2,20 @@
 StopTransaction), and what each confirmation means to the core. Deterministic, so a resend is verbatim.
 """
 
+import logging
 from typing import Any
 
 from ocpp.v16 import call
 
 from firmware.core.confirmations import Confirmations
 from firmware.ocpp16.convert import id_tag_info
-from firmware.protocol.pump import Outbound, Unsendable
+from firmware.protocol.pump import Outbound
 from firmware.transactions.outbox import MessageKind, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+UNCONFIRMED_TRANSACTION_ID = -1
+"""StopTransaction.req's transactionId for a transaction whose start the CSMS never confirmed."""
 
 
 def transaction_id(message: OutboxMessage) -> int | None:
@@ -46,9 +52,15 @@ class StopTransaction:
         self._confirmations = confirmations
 
     def request(self, message: OutboxMessage) -> Any:
+        """The stop of a transaction whose StartTransaction the CSMS refused on every attempt (a dead letter,
+        so it has no transactionId) is still sent, with transactionId -1: the CSMS learns that a session ran
+        (idTag, meter values, times) and ended, as 1.6 §4.10 wants every stop delivered; -1 is no id a CSMS
+        hands out (EVerest's libocpp sends the same for a transaction it has no id for)."""
         tx_id = transaction_id(message)
         if tx_id is None:
-            raise Unsendable("StartTransaction was never confirmed")
+            log.warning("StopTransaction without a confirmed start tx_ref=%s: sent with transactionId=%d",
+                        message.tx_ref, UNCONFIRMED_TRANSACTION_ID)
+            tx_id = UNCONFIRMED_TRANSACTION_ID
         body = message.body
         return call.StopTransaction(meter_stop=body["meter_stop"], timestamp=body["timestamp"],
                                     transaction_id=tx_id, reason=body["reason"], id_tag=body["id_tag"],

@@ -1,28 +1,42 @@
-"""The `ocpp` library's ChargePoint for one websocket connection, routing CALLs to the registered handlers.
+"""One websocket conversation in OCPP-J 1.6: frames in, CALLs to the registered handlers, our CALLs out.
 
-The route map is built from the registry (`ocpp16.handlers`); errors are answered with OCPP-J 1.6's
-CALLERROR codes (`ocpp16.errors`). Handlers never await a CSMS call (the library's receive loop is
-serial and would deadlock): follow-up work runs in tasks.
+The `ocpp` library supplies the messages, the schemas and their validation; this class routes and answers
+itself, so that nothing a CSMS sends can raise out of it: a frame that is not OCPP-J is answered with a
+FormationViolation when its id can be read and dropped otherwise (OCPP-J 1.6 §4.2.3), a CALL is answered with a
+CALLRESULT or a 1.6 CALLERROR (`ocpp16.errors`), and an answer to no CALL of ours is dropped. Our own CALLs
+(`ask`) go one at a time (OCPP-J 1.6 §4.1.1) and end in their CALLRESULT, an OCPPError (a CALLERROR, or an
+answer that does not fit the message's schema) or TimeoutError. Handlers never await a CSMS call (frames
+are read one at a time and an answer would never be read): follow-up work runs in tasks.
 """
 
-import functools
+import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 from ocpp.charge_point import camel_to_snake_case, remove_nones, serialize_as_dict, snake_to_camel_case
-from ocpp.exceptions import FormationViolationError, OCPPError
-from ocpp.messages import Call, CallError, MessageType, unpack
+from ocpp.exceptions import (
+    FormationViolationError,
+    GenericError,
+    InternalError,
+    NotSupportedError,
+    OCPPError,
+    UnknownCallErrorCodeError,
+)
+from ocpp.messages import Call, CallError, CallResult, validate_payload
 from ocpp.v16 import ChargePoint as LibraryChargePoint
+from ocpp.v16 import call_result
 
 from firmware.core.services import Services
 from firmware.ocpp16 import compiled_schemas
-from firmware.ocpp16.errors import DESCRIPTIONS, described, frame_id, ocpp16_error
+from firmware.ocpp16.errors import described, ocpp16_error
+from firmware.protocol import frames
+from firmware.protocol.connection import summary
 from firmware.protocol.registry import Handler, Registry
 
 log = logging.getLogger(__name__)
-
 
 class Ocpp16Peer(LibraryChargePoint):
     def __init__(self, charge_point_id: str, connection: Any, registry: Registry, services: Services,
@@ -31,75 +45,126 @@ class Ocpp16Peer(LibraryChargePoint):
         self._registry = registry
         self._services = services
         self._accepted = accepted
-        self._answer: Any = None
-        """The answer the last routed CALL got from its handler (CALLs are routed one at a time)."""
-        self.route_map = {h.action: {"_on_action": self._bound(h), "_skip_schema_validation": False}
-                          for h in registry if not h.fast_schema}
-
-    def _bound(self, handler: Handler) -> Callable[..., Any]:
-        """The library's `@on` function for `handler`: the payload's fields, plus the services."""
-
-        @functools.wraps(handler.handle)
-        def on_action(**payload: Any) -> Any:
-            self._answer = self._refusal(handler) or handler.handle(self._services, **payload)
-            return self._answer
-
-        return on_action
+        self._awaited: tuple[str, asyncio.Future[CallResult | CallError]] | None = None
+        """The id of our CALL waiting for its answer, and where the answer goes."""
 
     def _refusal(self, handler: Handler) -> Any:
         """The answer that replaces the handler's while the boot is not Accepted, if it has one."""
         return None if self._accepted() else handler.until_accepted
 
-    async def route_message(self, raw_msg: str) -> None:
-        """Route a frame, answering errors with OCPP-J 1.6 error codes.
+    # --- frames from the CSMS -------------------------------------------------------------------
 
-        A frame that cannot be unpacked is answered with FormationViolation when its message id can
-        be read; otherwise there is no id to answer, so it is logged and dropped.
-        """
+    async def route_message(self, raw_msg: str | bytes) -> None:
         received = time.perf_counter()
         try:
-            msg = unpack(raw_msg)
-        except OCPPError as error:
-            unique_id = frame_id(raw_msg)
-            if unique_id is None:
-                log.warning("unparseable frame from CSMS dropped error=%s length=%d", error.code, len(raw_msg))
-                return
-            log.warning("malformed CALL from CSMS id=%s error=%s", unique_id, error.code)
-            await self._send(CallError(unique_id, "FormationViolation", DESCRIPTIONS["FormationViolation"],
-                                       {}).to_json())
+            msg = frames.parse(raw_msg)
+        except frames.BadFrame as bad:
+            await self._bad_frame(raw_msg, bad)
             return
-        if msg.message_type_id != MessageType.Call:
-            self._response_queue.put_nowait(msg)
+        if isinstance(msg, Call):
+            await self._serve(msg, received)
+        else:
+            self._answered(msg)
+
+    async def _bad_frame(self, raw: str | bytes, bad: frames.BadFrame) -> None:
+        unique_id = frames.call_id(raw)
+        if unique_id is None:
+            log.warning("unparseable frame from CSMS dropped error=%s cause=%s length=%d", bad.kind, bad, len(raw))
             return
+        # OCPP-J 1.6 §4.2.3: "syntactically incorrect or not conform the PDU structure"
+        error = described(FormationViolationError(details={"cause": str(bad)}))
+        log.warning("malformed CALL from CSMS id=%s answered=%s cause=%s", unique_id[:40], error.code, bad)
+        await self._send(CallError(unique_id, error.code, error.description, error.details).to_json())
+
+    def _answered(self, msg: CallResult | CallError) -> None:
+        awaited = self._awaited
+        if awaited is not None and msg.unique_id == awaited[0] and not awaited[1].done():
+            awaited[1].set_result(msg)
+            return
+        log.info("answer to no pending CALL dropped id=%s", msg.unique_id[:40])
+
+    async def _serve(self, msg: Call, received: float) -> None:
+        """Answer a CALL; a handler's `then` runs once the CALLRESULT is written."""
+        handler = self._registry.get(msg.action)
         try:
-            if not isinstance(msg.action, str):
-                raise FormationViolationError(details={"cause": "action is not a string"})
-            handler = self._registry.get(msg.action)
-            self._answer = None
-            if handler is not None and handler.fast_schema:
-                await self._fast_call(msg, handler, received)
-            else:
-                await self._handle_call(msg)  # returns once the answer is written
+            if handler is None:
+                raise NotSupportedError(details={"cause": f"no handler for {msg.action}"})  # 1.6 name: ocpp16_error
+            answer, payload = await self._answer(msg, handler)
         except OCPPError as error:
             await self._send_error(msg, ocpp16_error(msg, error))
             return
-        if handler is not None and handler.then is not None and self._answer is not None:
-            handler.then(self._services, self._answer, **camel_to_snake_case(msg.payload))
+        await self._send(msg.create_call_result(payload).to_json())
+        if handler.fast_schema:
+            log.info("%s answered status=%s took_ms=%.1f", msg.action, payload.get("status"),
+                     1000 * (time.perf_counter() - received))
+        if handler.then is not None:
+            handler.then(self._services, answer, **camel_to_snake_case(msg.payload))
+
+    async def _answer(self, msg: Call, handler: Handler) -> tuple[Any, dict[str, Any]]:
+        """The handler's answer and its payload. A `fast_schema` handler's request is checked by a compiled
+        schema and read as sent; the others' by the library's validator, with snake_case fields."""
+        if handler.fast_schema:
+            if (error := compiled_schemas.schema_error(msg)) is not None:
+                raise error
+            answer = self._refusal(handler) or self._carry_out(handler, msg, msg.payload)
+        else:
+            await validate_payload(msg, self._ocpp_version)
+            answer = self._refusal(handler) or self._carry_out(handler, msg, **camel_to_snake_case(msg.payload))
+        return answer, snake_to_camel_case(remove_nones(serialize_as_dict(answer)))
+
+    def _carry_out(self, handler: Handler, msg: Call, *args: Any, **payload: Any) -> Any:
+        """Run the handler. A fault in it is answered with InternalError and logged in one line (where it
+        happened included): the CSMS sent a valid request, and the link and the sessions go on."""
+        try:
+            return handler.handle(self._services, *args, **payload)
+        except OCPPError:
+            raise
+        except Exception as e:
+            log.error("handler failed action=%s id=%s error=%s", msg.action, msg.unique_id[:40], summary(e))
+            raise InternalError(details={"cause": f"{msg.action} failed in the charge point"}) from None
 
     async def _send_error(self, msg: Call, answer: OCPPError) -> None:
-        log.warning("CALLERROR to CSMS action=%s id=%s code=%s cause=%s", msg.action, msg.unique_id,
+        log.warning("CALLERROR to CSMS action=%s id=%s code=%s cause=%s", str(msg.action)[:40], msg.unique_id[:40],
                     answer.code, answer.details.get("cause") if isinstance(answer.details, dict) else None)
         await self._send(msg.create_call_error(described(answer)).to_json())
 
-    async def _fast_call(self, msg: Call, handler: Handler, received: float) -> None:
-        """A `fast_schema` handler, outside the library's router: the compiled schema checks the payload and
-        the handler reads it as sent. Logs the time from frame received to answer sent."""
-        error = compiled_schemas.schema_error(msg)
-        if error is not None:
-            await self._send_error(msg, error)
-            return
-        self._answer = self._refusal(handler) or handler.handle(self._services, msg.payload)
-        payload = snake_to_camel_case(remove_nones(serialize_as_dict(self._answer)))
-        log.info("%s answered status=%s took_ms=%.1f", msg.action, payload.get("status"),
-                 1000 * (time.perf_counter() - received))
-        await self._send(msg.create_call_result(payload).to_json())
+    # --- our CALLs ------------------------------------------------------------------------------
+
+    async def ask(self, request: Any) -> Any:
+        """Send `request` (a `ocpp.v16.call` dataclass) and return the CSMS's CALLRESULT as the matching
+        `ocpp.v16.call_result` dataclass. Raises OCPPError for a CALLERROR or an answer that breaks the
+        message's schema, TimeoutError when no answer came within the response timeout."""
+        action = type(request).__name__
+        msg = Call(str(uuid.uuid4()), action, remove_nones(snake_to_camel_case(serialize_as_dict(request))))
+        await validate_payload(msg, self._ocpp_version)
+        async with self._call_lock:
+            answered: asyncio.Future[CallResult | CallError] = asyncio.get_running_loop().create_future()
+            self._awaited = (msg.unique_id, answered)
+            try:
+                await self._send(msg.to_json())
+                async with asyncio.timeout(self._response_timeout):
+                    response = await answered
+            finally:
+                self._awaited = None
+        if isinstance(response, CallError):
+            raise _refusal(response)
+        return await _result(action, response, self._ocpp_version)
+
+
+def _refusal(error: CallError) -> OCPPError:
+    """A CALLERROR as the library's exception; a code OCPP does not define is a GenericError."""
+    try:
+        return error.to_exception()
+    except UnknownCallErrorCodeError:
+        return GenericError(description=str(error.error_description)[:200],
+                            details={"cause": f"unknown error code {str(error.error_code)[:40]}"})
+
+
+async def _result(action: str, response: CallResult, version: str) -> Any:
+    """A CALLRESULT as its `call_result` dataclass, once it fits the schema of `action`'s answer."""
+    response.action = action
+    await validate_payload(response, version)
+    try:
+        return getattr(call_result, action)(**camel_to_snake_case(response.payload))
+    except TypeError as e:  # a field the dataclass does not know, in a schema that allows more
+        raise FormationViolationError(details={"cause": str(e)[:200]}) from None

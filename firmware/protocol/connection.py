@@ -1,5 +1,9 @@
 """The websocket to the CSMS: connect with the adapter's subprotocol, reconnect with backoff, hold it down.
 
+Supervision: whatever ends a conversation (the network, the CSMS closing, an answer the adapter could not
+take, a fault in the adapter itself) ends only that connection: one log line, and the link is dialled again
+with backoff. The connectors and their sessions run in their own tasks and never see it.
+
 OCPP-J (1.6 §3, 2.0.1 part 4 §3): the charge point opens the connection to `url/<charge point id>` and
 asks for its OCPP version as the websocket subprotocol; a CSMS that does not accept it is not spoken to.
 """
@@ -7,6 +11,7 @@ asks for its OCPP version as the websocket subprotocol; a CSMS that does not acc
 import asyncio
 import logging
 import random
+import traceback
 from collections.abc import Awaitable, Callable
 
 import websockets
@@ -28,6 +33,15 @@ def reconnect_delay(attempt: int, cap_s: float) -> float:
     """Exponential backoff with jitter: attempt 0 waits 2-4 s (the first retry within 5 s), capped."""
     ceiling = min(cap_s, 4.0 * 2**attempt)
     return random.uniform(ceiling / 2, ceiling)
+
+
+def summary(error: BaseException) -> str:
+    """One log line's worth of an error: each leaf of a group, with where it was raised."""
+    if isinstance(error, BaseExceptionGroup):
+        return "; ".join(summary(inner) for inner in error.exceptions[:3])
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" at={frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else ""
+    return f"{type(error).__name__}: {str(error)[:160]}{where}"
 
 
 class Connection:
@@ -91,6 +105,8 @@ class Connection:
                         await self._serve(connection)
             except (OSError, TimeoutError, websockets.WebSocketException) as e:
                 log.warning("CSMS link down url=%s error=%s", self.url, e or type(e).__name__)
+            except Exception as e:  # supervision: a fault in the conversation never ends the daemon
+                log.error("CSMS link failed, dropped and dialled again url=%s error=%s", self.url, summary(e))
             if self._closing:
                 return
             if not self._wanted.is_set():

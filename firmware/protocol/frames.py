@@ -1,0 +1,91 @@
+"""OCPP-J frames from the CSMS, read defensively: whatever arrives becomes a message or a `BadFrame`.
+
+OCPP-J (1.6 §4.1, 2.0.1 part 4 §4): a frame is a JSON array `[MessageTypeId, UniqueId, ...]`. A hostile or
+broken CSMS can send anything, so nothing here raises anything but `BadFrame`: nesting is bounded before the
+JSON parser runs (a 2 KB `[[[[…` would exhaust its recursion), and numbers must be numbers JSON allows
+(no NaN or Infinity, no integer the interpreter refuses to convert). What a `BadFrame` is answered with is
+the adapter's business (its CALLERROR codes); `call_id` reads the id to answer when one can be read.
+"""
+
+import json
+import re
+from typing import Any
+
+from ocpp.messages import Call, CallError, CallResult, MessageType
+
+Message = Call | CallResult | CallError
+
+MAX_NESTING = 16
+"""Arrays and objects inside one another, the frame's own array included. OCPP's deepest messages
+(1.6 SetChargingProfile, 2.0.1 SetChargingProfile and NotifyEVChargingNeeds) nest fewer than 10."""
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+_CALL_ID = re.compile(r'\s*\[\s*2\s*,\s*"((?:[^"\\]|\\.){1,64})"')
+
+
+class BadFrame(Exception):
+    """A frame that is not an OCPP-J message. `kind` says how: "format" (not JSON, or JSON OCPP-J cannot
+    carry), "structure" (not an array of the right elements for its type), "nesting" (too deep to read)."""
+
+    def __init__(self, kind: str, cause: str) -> None:
+        super().__init__(cause)
+        self.kind = kind
+
+
+def too_deep(text: str, limit: int = MAX_NESTING) -> bool:
+    """Whether `text` nests arrays and objects more than `limit` deep (brackets inside strings ignored)."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    for bracket in _BRACKET.findall(_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
+def _no_constant(name: str) -> Any:
+    raise BadFrame("format", f"{name} is not a JSON number")
+
+
+def parse(raw: str | bytes) -> Message:
+    """The message a frame carries; raises BadFrame."""
+    try:
+        text = raw.decode() if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError:
+        raise BadFrame("format", "frame is not UTF-8 text") from None
+    if too_deep(text):
+        raise BadFrame("nesting", f"nested more than {MAX_NESTING} levels deep")
+    try:
+        frame = json.loads(text, parse_constant=_no_constant)
+    except ValueError as e:  # JSONDecodeError, and integers with more digits than int() converts
+        raise BadFrame("format", f"not JSON: {str(e)[:80]}") from None
+    if not isinstance(frame, list) or not frame:
+        raise BadFrame("structure", "frame is not a JSON array with a MessageTypeId")
+    kinds: dict[object, type[Message]] = {MessageType.Call: Call, MessageType.CallResult: CallResult,
+                                          MessageType.CallError: CallError}
+    kind = kinds.get(frame[0]) if type(frame[0]) is int else None
+    if kind is None:
+        raise BadFrame("structure", f"MessageTypeId {str(frame[0])[:20]} is not 2, 3 or 4")
+    try:
+        message = kind(*frame[1:])
+    except TypeError:
+        raise BadFrame("structure", f"wrong number of elements ({len(frame)}) for MessageTypeId {frame[0]}") from None
+    if not isinstance(message.unique_id, str):
+        raise BadFrame("structure", "UniqueId is not a string")
+    if isinstance(message, Call) and not isinstance(message.action, str):
+        raise BadFrame("structure", "Action is not a string")
+    return message
+
+
+def call_id(raw: str | bytes) -> str | None:
+    """The UniqueId of a frame that starts like a CALL, read without parsing it (it may not parse)."""
+    text = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
+    match = _CALL_ID.match(text)
+    if match is None:
+        return None
+    try:
+        return json.loads(f'"{match.group(1)}"')
+    except ValueError:  # a broken escape: not an id that can be answered
+        return None
