@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 
 def sim_config_text(url: str, db: Path, charge_point_id: str, *, connectors: int = 2, log_level: str = "warning",
                     reconnect_max_s: float = 30.0, ocpp: dict[str, bool | int | str] | None = None,
-                    clock_trust: str = "ntp", resume_transactions: bool = False, serial_number: str = "") -> str:
+                    clock_trust: str = "ntp", resume_transactions: bool = False, serial_number: str = "",
+                    call_timeout_s: float = 30.0) -> str:
     """The config file of a simulated charger talking to a loopback CSMS at `url` (demo, tests, bench)."""
 
     def toml(value: bool | int | str) -> str:
@@ -39,6 +40,7 @@ def sim_config_text(url: str, db: Path, charge_point_id: str, *, connectors: int
         "[charge_point]", f"id = {toml(charge_point_id)}", f"connectors = {connectors}",
         f"resume_transactions = {toml(resume_transactions)}", f"serial_number = {toml(serial_number)}",
         "[csms]", f"url = {toml(url)}", f"reconnect_max_s = {reconnect_max_s}",
+        f"call_timeout_s = {call_timeout_s}",
         "[hardware]", 'backend = "sim"',
         "[storage]", f"path = {toml(str(db))}",
         "[logging]", f"level = {toml(log_level)}",
@@ -68,6 +70,9 @@ class Behaviour:
     transaction_ids: itertools.count = field(default_factory=lambda: itertools.count(1001))
     time_offset_s: float = 0.0
     """How far the CSMS's clock (currentTime) is ahead of this machine's."""
+    raw_answers: dict[str, Callable[[str, dict[str, Any]], str | None]] = field(default_factory=dict)
+    """A hostile or broken CSMS, for tests: action → f(unique id, payload) giving the whole frame to answer
+    with instead ("" answers nothing; None answers as usual)."""
 
     def current_time(self) -> str:
         return iso(utc_now() + timedelta(seconds=self.time_offset_s))
@@ -92,6 +97,11 @@ class CsmsPeer(LibraryChargePoint):
         if msg is not None and msg.message_type_id == MessageType.Call:
             self._csms.record(Received(time.monotonic(), self.id, msg.action, msg.payload))
             await asyncio.sleep(self._csms.behaviour.answer_delay_s.get(msg.action, 0.0))
+            answer = self._csms.behaviour.raw_answers.get(msg.action, lambda *_: None)(msg.unique_id, msg.payload)
+            if answer is not None:
+                if answer:
+                    await self._send(answer)
+                return
         await super().route_message(raw_msg)
 
     async def send_raw(self, frame: str, unique_id: str) -> list[Any]:
