@@ -74,3 +74,36 @@ def test_longest_send_local_list_fits_one_frame():
             f'"localAuthorizationList":[{",".join([item] * SEND_LOCAL_LIST_MAX_LENGTH)}]}}]'
     assert json.loads(frame)[3]["localAuthorizationList"][0]["idTag"] == "A" * 20
     assert len(frame.encode()) < MAX_FRAME_BYTES
+
+
+def differential(version: int, *tags: str) -> ListUpdate:
+    return ListUpdate(version, UpdateType.DIFFERENTIAL, [ListEntry(t, IdTagInfo(A.ACCEPTED)) for t in tags])
+
+
+def test_differential_needs_a_version_above_the_one_held_across_restarts_and_full_updates(tmp_path):
+    """OCPP 1.6 §5.15: a Differential update needs a listVersion higher than the list's; a Full update sets
+    the version whatever it is. The version is stored, so a restart (a new Store on the same file) holds it;
+    a list with entries never takes a version below 1 (§5.10: 0 is an empty list, -1 no list)."""
+    path = tmp_path / "db"
+
+    def restarted() -> LocalList:
+        return LocalList(Store(path), 100, 10)
+
+    local = restarted()
+    assert local.apply(full(5, "A1")) is UpdateStatus.ACCEPTED
+    assert local.apply(differential(6, "B1")) is UpdateStatus.ACCEPTED
+    local = restarted()
+    assert local.version() == 6
+    assert [local.apply(differential(v, "C1")) for v in (5, 6, 7)] == [
+        UpdateStatus.VERSION_MISMATCH, UpdateStatus.VERSION_MISMATCH, UpdateStatus.ACCEPTED]
+    assert local.apply(full(2, "D1")) is UpdateStatus.ACCEPTED, "a Full update replaces any version"
+    local = restarted()
+    assert [local.apply(differential(v, "E1")) for v in (2, 1, 3)] == [
+        UpdateStatus.VERSION_MISMATCH, UpdateStatus.VERSION_MISMATCH, UpdateStatus.ACCEPTED]
+    assert local.version() == 3 and local.lookup("E1") is not None and local.lookup("C1") is None
+    for version in (0, -3):
+        assert local.apply(full(version, "F1")) is UpdateStatus.FAILED
+        assert local.version() == 3 and local.lookup("F1") is None
+    assert local.apply(differential(10**30, "G1")) is UpdateStatus.ACCEPTED, "listVersion is any JSON integer"
+    assert restarted().version() == 10**30
+    assert local.apply(full(0)) is UpdateStatus.ACCEPTED and local.version() == 0, "emptied with version 0"

@@ -76,7 +76,10 @@ class LocalList:
         """SendLocalList: apply a Full or Differential update atomically.
 
         OCPP 1.6 §5.15: a Differential update needs a listVersion higher than the current one
-        (VersionMismatch otherwise); a Full update replaces the list whatever its version. An update
+        (VersionMismatch otherwise); a Full update replaces the list whatever its version, except that a list
+        with entries cannot take a version below 1 (§5.10: 0 means the list is empty, -1 that there is no
+        list; a list versioned so would answer GetLocalListVersion with a lie, and a Differential update
+        "above" it would be taken with any version). The version held survives restarts. An update
         longer than SendLocalListMaxLength, or one that would leave more than LocalAuthListMaxLength
         entries, Fails and changes nothing. An entry without idTagInfo removes the idTag (AuthorizationData);
         a Full update needs it on every entry (Failed otherwise). Identifiers in the list leave the Authorization Cache
@@ -90,6 +93,10 @@ class LocalList:
         removals = [(e.id_tag,) for e in update.entries if e.info is None]
         if kind is UpdateType.FULL and removals:
             log.warning("local list update failed: %d entries of a Full update have no idTagInfo", len(removals))
+            return UpdateStatus.FAILED
+        if kind is UpdateType.FULL and update.entries and update.version < 1:
+            log.warning("local list update failed: a Full update with entries needs listVersion 1 or more, got %.20s",
+                        update.version)
             return UpdateStatus.FAILED
         current = self.version()
         if kind is UpdateType.DIFFERENTIAL and update.version <= current:
