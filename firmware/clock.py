@@ -32,6 +32,10 @@ TIME_ERROR = 5
 """adjtimex(2) return value: the clock is not synchronised (STA_UNSYNC set)."""
 
 
+PLAUSIBLE_YEARS = range(2000, 2200)
+"""The years a CSMS's currentTime may fall in."""
+
+
 class Trust(StrEnum):
     """`[clock] trust`: what makes the system clock good enough to stamp messages with."""
 
@@ -126,15 +130,18 @@ class Clock:
         return self.trust is Trust.RTC or (self.trust is Trust.NTP and self._ntp_check())
 
     def set_from_csms(self, current_time: str) -> None:
-        """BootNotification.conf currentTime (OCPP 1.6 §4.2): the CSMS's clock, used while the system's
-        is not trusted. An unreadable value is logged and ignored."""
+        """BootNotification.conf or Heartbeat.conf currentTime (OCPP 1.6 §4.2, §4.6): the CSMS's clock, used
+        while the system's is not trusted. A value that is unreadable, or a date outside PLAUSIBLE_YEARS (it
+        would stamp every message with it, or overflow the date type), is logged and ignored."""
         try:
             csms_now = datetime.fromisoformat(current_time.replace("Z", "+00:00"))
-        except ValueError:
-            log.warning("CSMS currentTime unreadable, ignored currentTime=%r", current_time)
+            if csms_now.tzinfo is None:
+                csms_now = csms_now.replace(tzinfo=UTC)
+            if csms_now.astimezone(UTC).year not in PLAUSIBLE_YEARS:
+                raise ValueError("implausible year")
+        except (ValueError, OverflowError):
+            log.warning("CSMS currentTime unreadable, ignored currentTime=%r", current_time[:40])
             return
-        if csms_now.tzinfo is None:
-            csms_now = csms_now.replace(tzinfo=UTC)
         self._csms_offset = csms_now.timestamp() - since_boot()
         skew = csms_now.timestamp() - time.time()
         if abs(skew) > 60:

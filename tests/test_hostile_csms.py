@@ -8,6 +8,7 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 from ocpp.v16 import call
 
 from tests.conftest import CHARGE_POINT, Daemon
@@ -97,12 +98,15 @@ async def test_a_csms_silent_past_the_call_timeout_delays_nothing_for_good(make_
     assert_healthy(d)
 
 
-async def test_boot_answers_with_a_bogus_time_or_interval_leave_the_charger_working(make_daemon, csms):
-    """BootNotification.conf with currentTime "not a time" left the charger starting no session; a 400-digit
-    interval overflowed the heartbeat timer. The time is ignored, the interval refused, and sessions start."""
+@pytest.mark.parametrize("current_time", ["not a time", "9999-12-31T23:59:59Z"])
+async def test_boot_answers_with_a_bogus_time_or_interval_leave_the_charger_working(make_daemon, csms,
+                                                                                   current_time):
+    """BootNotification.conf with currentTime "not a time" left a charger whose clock only the CSMS sets
+    sending no session; a 400-digit interval overflowed the heartbeat timer. The time is ignored (a Heartbeat
+    at once brings one, §4.6), the interval refused, and sessions start and reach the CSMS."""
     csms.behaviour.raw_answers["BootNotification"] = answering(
-        {"status": "Accepted", "currentTime": "not a time", "interval": int("9" * 400)})
-    d = await make_daemon()
+        {"status": "Accepted", "currentTime": current_time, "interval": int("9" * 400)})
+    d = await make_daemon(clock_trust="csms")
     await d.card_start(1)
     await csms.wait_for("StartTransaction", within=10)
     conf = await csms.call(CHARGE_POINT, call.GetConfiguration(key=["HeartbeatInterval"]))

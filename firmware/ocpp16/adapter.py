@@ -4,13 +4,15 @@ websocket connection at a time; CSMS requests go to the registered handlers (`oc
 OCPP 1.6 §4.2 BootNotification gates everything: before it is Accepted nothing else is sent (queued
 messages included); while Pending the charge point answers the CSMS but rejects RemoteStart and
 RemoteStop and sends nothing of its own; while Rejected it sends nothing until the interval passed.
-A reconnect after an accepted boot does not register again but resends the current statuses.
+A reconnect after an accepted boot does not register again but resends the current statuses. A CSMS that
+answers with errors, nonsense or silence costs a log line per CALL (`_tell`, `Pump`), never the conversation.
 """
 
 import asyncio
 import logging
 from collections import deque
 from enum import StrEnum
+from typing import Any
 
 import websockets
 from ocpp.exceptions import OCPPError
@@ -202,17 +204,27 @@ class Ocpp16Adapter:
             await self._status_sent.wait()
 
     async def _heartbeat(self, peer: Ocpp16Peer) -> None:
-        """Heartbeat every HeartbeatInterval (§4.6; 0: none); a new interval applies at once (§9.1)."""
+        """Heartbeat every HeartbeatInterval (§4.6; 0: none); a new interval applies at once (§9.1). While the
+        clock is not trusted (BootNotification.conf's currentTime was unreadable), one goes at once: its
+        currentTime sets the clock (§4.6), and nothing queued is sent before that."""
+        if not self._clock.trusted:
+            await self._beat(peer)
         async for _ in self._settings.every("heartbeat_interval_s"):
-            await _tell(peer, call.Heartbeat())
+            await self._beat(peer)
+
+    async def _beat(self, peer: Ocpp16Peer) -> None:
+        conf = await _tell(peer, call.Heartbeat())
+        if conf is not None and not self._clock.trusted:
+            self._clock.set_from_csms(conf.current_time)
 
 
-async def _tell(peer: Ocpp16Peer, request: object) -> None:
+async def _tell(peer: Ocpp16Peer, request: object) -> Any:
     """A CALL whose answer carries nothing the charger needs (StatusNotification, Heartbeat): a CALLERROR,
     an invalid answer or none is logged, and the conversation goes on (a status is sent again after a
     reconnect; OCPP 1.6 §4.9 does not ask for it to be retried)."""
     try:
-        await peer.ask(request)
+        return await peer.ask(request)
     except (OCPPError, TimeoutError) as e:
         cause = f"{e.code}: {e.description}" if isinstance(e, OCPPError) else "no answer in time"
         log.warning("%s not confirmed by CSMS error=%s", type(request).__name__, cause[:200])
+        return None
