@@ -1,22 +1,35 @@
 """The daemon's one TOML configuration file, checked completely before anything starts.
 
-Unknown keys, wrong types and missing required values raise ConfigError naming the key.
+Unknown keys, wrong types, missing required values and values out of range raise one ConfigError that
+lists every problem of the file, one per line, each naming its key (`[csms] url: ...`). A file this
+module accepts is one `evsed run` can start with: numbers are finite and in range, text is printable,
+the CSMS url parses, the charge point id can go into it unencoded.
 """
 
+import contextlib
+import math
+import string
 import tomllib
 import types
 import typing
-from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from dataclasses import MISSING, Field, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from firmware.ocpp16 import keys
-from firmware.settings import Value, type_name
+from firmware.settings import CONNECTORS_MAX, Value, type_name
 
 
 class ConfigError(Exception):
-    """The configuration file cannot be used; the message names the file and the key."""
+    """The configuration file cannot be used; the message names the file and the key of each problem,
+    one problem per line."""
+
+
+ID_CHARACTERS = frozenset(string.ascii_letters + string.digits + "-._~!$&'()*+,;=:@")
+"""What a charge point id may contain: it is appended to the CSMS url as one path segment (OCPP-J 1.6
+§3.1.1) and sent unencoded, so only RFC 3986 `pchar`s, without '%' (that would read as an escape)."""
+ID_MAX_LENGTH = 48
 
 
 @dataclass(frozen=True)
@@ -34,10 +47,11 @@ class ChargePointSection:
 
     def problems(self) -> list[tuple[str, str]]:
         out = []
-        if not self.id or any(ch in self.id for ch in "/?#% ") or len(self.id) > 48:
-            out.append(("id", "must be 1-48 characters without '/', '?', '#', '%' or spaces"))
-        if not 1 <= self.connectors <= 16:
-            out.append(("connectors", "must be between 1 and 16"))
+        if not 1 <= len(self.id) <= ID_MAX_LENGTH or not set(self.id) <= ID_CHARACTERS or self.id in (".", ".."):
+            out.append(("id", f"must be 1-{ID_MAX_LENGTH} characters of A-Z, a-z, 0-9 and - . _ ~ ! $ & ' ( ) * + , "
+                              "; = : @ (it goes unencoded into the CSMS url's path), and not '.' or '..'"))
+        if not 1 <= self.connectors <= CONNECTORS_MAX:
+            out.append(("connectors", f"must be between 1 and {CONNECTORS_MAX}"))
         if not 1 <= len(self.vendor) <= 20:
             out.append(("vendor", "must be 1-20 characters (BootNotification chargePointVendor)"))
         if not 1 <= len(self.model) <= 20:
@@ -70,14 +84,40 @@ class CsmsSection:
 
     def problems(self) -> list[tuple[str, str]]:
         out = []
-        parts = urlsplit(self.url)
-        if parts.scheme not in ("ws", "wss") or not parts.netloc:
-            out.append(("url", "must be a ws:// or wss:// URL"))
-        if self.reconnect_max_s < 5:
-            out.append(("reconnect_max_s", "must be at least 5"))
-        if self.call_timeout_s <= 0:
-            out.append(("call_timeout_s", "must be positive"))
+        problem = url_problem(self.url)
+        if problem is not None:
+            out.append(("url", problem))
+        if not 5 <= self.reconnect_max_s <= 3600:
+            out.append(("reconnect_max_s", "must be between 5 and 3600 (an hour)"))
+        if not 0 < self.call_timeout_s <= 600:
+            out.append(("call_timeout_s", "must be more than 0 and at most 600 (ten minutes)"))
         return out
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be the CSMS's websocket url, or None. Never quotes the url: it may hold a password."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as e:
+        if str(e).startswith("Port"):
+            return "the port must be a number between 1 and 65535"
+        if "IPv6" in str(e):
+            return "not a valid URL: an IPv6 address goes in brackets, e.g. ws://[2001:db8::1]:9000/ocpp"
+        return "not a valid URL"
+    if parts.scheme not in ("ws", "wss") or not parts.netloc:
+        return "must be a ws:// or wss:// URL"
+    if not parts.hostname:
+        return "must name the CSMS's host, e.g. ws://csms.example.com:9000/ocpp"
+    if port == 0:
+        return "the port must be a number between 1 and 65535"
+    if any(ch.isspace() for ch in url):
+        return "must not contain spaces (percent-encode them as %20)"
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        return "must not have a query or fragment: the charge point id is appended to its path (OCPP-J 1.6 §3.1.1)"
+    if parts.username is not None and parts.password is None:
+        return "give both user and password (ws://user:password@host/...) or neither"
+    return None
 
 
 @dataclass(frozen=True)
@@ -236,10 +276,22 @@ class HardwareSection:
         return []
 
 
+SOCKET_PATH_MAX = 107
+"""The longest path a unix socket can be bound to on Linux (`sun_path` is 108 bytes with its NUL)."""
+
+
 @dataclass(frozen=True)
 class StorageSection:
     path: Path
     """The SQLite database; its folder also holds the control socket `evsed.sock`."""
+
+    def problems(self) -> list[tuple[str, str]]:
+        if self.path.name in ("", ".", ".."):
+            return [("path", "must be the database file's path, e.g. /var/lib/evsed/evsed.db")]
+        if len(bytes(self.path.parent / "evsed.sock")) > SOCKET_PATH_MAX:
+            return [("path", f"its folder's path is too long for the control socket evsed.sock there (at most "
+                             f"{SOCKET_PATH_MAX - len('/evsed.sock')} bytes)")]
+        return []
 
 
 @dataclass(frozen=True)
@@ -281,40 +333,158 @@ class Config:
         return self.storage.path.parent / "evsed.sock"
 
 
-def _convert(name: str, table_path: str, kind: Any, value: object) -> object:
-    """Check one value against its field type; raise ConfigError naming `name`.
+class _Invalid(Exception):
+    """A value whose problems are recorded already: the table holding it cannot be built."""
 
-    `table_path` is the dotted TOML table name the value would open if it is a table.
-    """
-    origin = typing.get_origin(kind)
-    if origin is types.UnionType:  # `X | None`: TOML has no null, so a given value is an X
-        (kind,) = (arg for arg in typing.get_args(kind) if arg is not type(None))
-        return _convert(name, table_path, kind, value)
-    if origin is list:
-        if not isinstance(value, list):
-            raise ConfigError(f"{name}: expected an array, got {type_name(type(value))}")
-        (item,) = typing.get_args(kind)
-        return [_convert(f"{name}[{i}]", table_path, item, v) for i, v in enumerate(value)]
-    if origin is Literal:
-        if value not in typing.get_args(kind):
-            choices = ", ".join(repr(c) for c in typing.get_args(kind))
-            raise ConfigError(f"{name}: must be one of {choices}, got {value!r}")
-        return value
-    if is_dataclass(kind):
-        if not isinstance(value, dict):
-            raise ConfigError(f"{name}: expected a table, got {type_name(type(value))}")
-        return _load(kind, value, table_path)
-    if origin is dict:
+
+class _Reader:
+    """Builds the dataclasses from the TOML tables, recording every problem (`[table] key: why`) instead
+    of stopping at the first. A table is built only when all of its values are good."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def table(self, cls: type, table: dict[str, object], where: str) -> Any:
+        """Build dataclass `cls` from the TOML table named `where` ("" for the file itself)."""
+        known = {f.name: f for f in fields(cls)}
+        unknown = [key for key in table if key not in known]
+        for key in unknown:
+            self.problems.append(f"{_label(where, _shown(key))}: unknown {'key' if where else 'table'}")
+        hints = typing.get_type_hints(cls)
+        values: dict[str, object] = {}
+        failed: set[str] = set()
+        for name, f in known.items():
+            if name in table:
+                try:
+                    values[name] = self.one(_label(where, name), f"{where}.{name}" if where else name, hints[name],
+                                            table[name])
+                except _Invalid:
+                    failed.add(name)
+            elif _required(f):
+                self.problems.append(f"{_label(where, name)}: required value missing")
+                failed.add(name)
+        obj = self.build(cls, where, values, failed)
+        if unknown:
+            raise _Invalid
+        return obj
+
+    def build(self, cls: type, where: str, values: dict[str, object], failed: set[str]) -> Any:
+        """`cls` from the good `values`, and its own problems recorded. A failed field takes its default,
+        or a neutral stand-in when it is a required text or number, so that the table's other problems
+        are found too; problems with a failed field are not repeated."""
+        hints = typing.get_type_hints(cls)
+        for f in fields(cls):
+            if f.name in failed and _required(f):
+                if hints[f.name] not in _STAND_INS:
+                    raise _Invalid
+                values[f.name] = _STAND_INS[hints[f.name]]
+        obj = cls(**values)
+        found = [f"{_label(where, key)}: {problem}" for key, problem in getattr(obj, "problems", list)()
+                 if key.split("[")[0].split(".")[0] not in failed]
+        self.problems += found
+        if found or failed:
+            raise _Invalid
+        return obj
+
+    def one(self, name: str, table_path: str, kind: Any, value: object) -> object:
+        """`value` converted, or _Invalid once its problems are recorded."""
+        try:
+            return self.value(name, table_path, kind, value)
+        except ConfigError as e:
+            self.problems.append(str(e))
+            raise _Invalid from None
+
+    def each(self, items: list[tuple[str, str, Any, object]]) -> list[object]:
+        """Convert every (label, table path, type, value), recording each one's problems; _Invalid if any."""
+        out, failed = [], False
+        for item in items:
+            try:
+                out.append(self.one(*item))
+            except _Invalid:
+                failed = True
+        if failed:
+            raise _Invalid
+        return out
+
+    def value(self, name: str, table_path: str, kind: Any, value: object) -> object:
+        """Check one value against its field type; ConfigError (one problem) names `name`.
+
+        `table_path` is the dotted TOML table name the value would open if it is a table.
+        """
+        origin = typing.get_origin(kind)
+        if origin is types.UnionType:  # `X | None`: TOML has no null, so a given value is an X
+            (kind,) = (arg for arg in typing.get_args(kind) if arg is not type(None))
+            return self.value(name, table_path, kind, value)
+        if origin is list:
+            if not isinstance(value, list):
+                raise ConfigError(f"{name}: expected an array, got {type_name(type(value))}")
+            (item,) = typing.get_args(kind)
+            return self.each([(f"{name}[{i}]", table_path, item, v) for i, v in enumerate(value)])
+        if origin is Literal:
+            if value not in typing.get_args(kind):
+                choices = ", ".join(repr(c) for c in typing.get_args(kind))
+                raise ConfigError(f"{name}: must be one of {choices}, got {_shown_value(value)}")
+            return value
+        if is_dataclass(kind):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{name}: expected a table, got {type_name(type(value))}")
+            return self.table(kind, value, table_path)
+        if origin is dict:
+            return self.mapping(name, table_path, kind, value)
+        return _scalar(name, kind, value)
+
+    def mapping(self, name: str, table_path: str, kind: Any, value: object) -> object:
         if not isinstance(value, dict):
             raise ConfigError(f"{name}: expected a table, got {type_name(type(value))}")
         item = typing.get_args(kind)[1]
-        if is_dataclass(item):
-            return {key: _convert(_label(table_path, key), f"{table_path}.{key}", item, v) for key, v in value.items()}
-        return value
+        if not is_dataclass(item):
+            return value
+        converted = self.each([(_label(table_path, _shown(key)), f"{table_path}.{key}", item, v)
+                               for key, v in value.items()])
+        return dict(zip(value, converted, strict=True))
+
+
+_STAND_INS: dict[object, object] = {str: "", int: 0, float: 0.0, Path: Path("")}
+"""Values a required field takes while its table's other problems are looked for (`_Reader.build`); only
+types that no check of another field depends on."""
+
+
+def _required(f: Field[Any]) -> bool:
+    return f.default is MISSING and f.default_factory is MISSING
+
+
+def _scalar(name: str, kind: Any, value: object) -> object:
+    """A string, path, number or boolean: of its type, printable if text, finite if a number."""
     expected = {Path: str, float: (int, float)}.get(kind, kind)
     if (isinstance(value, bool) and kind is not bool) or not isinstance(value, expected):
         raise ConfigError(f"{name}: expected {type_name(kind)}, got {type_name(type(value))}")
+    if isinstance(value, str) and not value.isprintable():
+        raise ConfigError(f"{name}: must be printable text (no newline, tab, NUL or other control character)")
+    if kind is float:
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except OverflowError:  # a 400-digit integer
+            number = math.inf
+        if not math.isfinite(number):
+            raise ConfigError(f"{name}: must be a finite number, got {_shown_value(value)}")
+        return number
     return kind(value)
+
+
+def _shown(text: str, limit: int = 50) -> str:
+    """A key as a message may show it: printable, at most `limit` characters."""
+    if len(text) <= limit and text.isprintable():
+        return text
+    return repr(text[:limit]) + ("..." if len(text) > limit else "")
+
+
+def _shown_value(value: object) -> str:
+    """A value as a message may show it: a short repr of a scalar, else only its type."""
+    if isinstance(value, str | int | float | bool):
+        shown = repr(value)
+        return shown if len(shown) <= 40 else f"{shown[:40]}... ({len(shown)} characters)"
+    name = type_name(type(value))
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
 def _label(where: str, key: str) -> str:
@@ -322,46 +492,40 @@ def _label(where: str, key: str) -> str:
     return f"[{where}] {key}" if where else f"[{key}]"
 
 
-def _load(cls: type, table: dict[str, object], where: str) -> Any:
-    """Build dataclass `cls` from the TOML table named `where` ("" for the file itself)."""
-    known = {f.name: f for f in fields(cls)}
-    for key in table:
-        if key not in known:
-            raise ConfigError(f"{_label(where, key)}: unknown {'key' if where else 'table'}")
-    hints = typing.get_type_hints(cls)
-    values = {}
-    for name, f in known.items():
-        label = _label(where, name)
-        if name in table:
-            values[name] = _convert(label, f"{where}.{name}" if where else name, hints[name], table[name])
-        elif f.default is MISSING and f.default_factory is MISSING:
-            raise ConfigError(f"{label}: required value missing")
-    obj = cls(**values)
-    for key, problem in getattr(obj, "problems", list)():
-        raise ConfigError(f"{_label(where, key)}: {problem}")
-    return obj
-
-
 def parse_config(text: str, source: str = "<config>") -> Config:
+    """The file's text as a Config; ConfigError lists every problem, one per line, `source: [table] key: why`."""
+    data = _toml(text, source)
+    reader = _Reader()
+    config: Config | None = None
+    with contextlib.suppress(_Invalid):
+        config = reader.table(Config, data, "")
+    ocpp = data.get("ocpp")
+    if isinstance(ocpp, dict):
+        reader.problems += keys.preset_problems(ocpp)
+    if reader.problems or config is None:
+        raise ConfigError("\n".join(f"{source}: {problem}" for problem in reader.problems))
+    return config
+
+
+def _toml(text: str, source: str) -> dict[str, Any]:
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{source}: not valid TOML: {e}") from None
-    try:
-        config: Config = _load(Config, data, "")
-    except ConfigError as e:
-        raise ConfigError(f"{source}: {e}") from None
-    try:
-        keys.presets(config.ocpp)
-    except ValueError as e:
-        raise ConfigError(f"{source}: {e}") from None
-    return config
+    except ValueError as e:  # an integer of more than 4300 digits (Python's limit for reading one)
+        raise ConfigError(f"{source}: not valid TOML: {str(e).split(';')[0]}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: not valid TOML: arrays or tables nested too deeply") from None
 
 
 def load_config(path: Path) -> Config:
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as e:
         raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); "
+                          "save the file as UTF-8") from None
     return parse_config(text, str(path))
-

@@ -9,6 +9,7 @@ so a change from the CSMS wins and survives restarts. Read-only settings are fac
 import asyncio
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -36,15 +37,25 @@ class SettingSpec:
     readonly: bool = False
     """A fact of this charger (a limit, the number of connectors): nobody sets it."""
     minimum: int | None = None
+    maximum: int | None = None
+    """Every integer setting has both bounds (`SETTINGS` says why each): a value a timer, a counter or a
+    32-bit field cannot hold is refused, never stored."""
     members: frozenset[str] | None = None
     """For comma-separated lists (CSL): the allowed members."""
+
+    def __post_init__(self) -> None:
+        if self.kind is int and (self.minimum is None or self.maximum is None):
+            raise ValueError(f"setting {self.name}: an integer setting needs a minimum and a maximum")
 
     def check(self, value: Value) -> str | None:
         """Return why `value` is not acceptable for this setting, or None."""
         if type(value) is not self.kind:
             return f"expected {type_name(self.kind)}, got {type_name(type(value))}"
-        if self.minimum is not None and isinstance(value, int) and value < self.minimum:
-            return f"must be at least {self.minimum}"
+        if isinstance(value, int) and not isinstance(value, bool):
+            if self.minimum is not None and value < self.minimum:
+                return f"must be at least {self.minimum}"
+            if self.maximum is not None and value > self.maximum:
+                return f"must be at most {self.maximum}"
         if self.members is not None and isinstance(value, str):
             unknown = [m for m in split_csl(value) if m not in self.members]
             if unknown:
@@ -52,15 +63,28 @@ class SettingSpec:
         return None
 
     def parse(self, text: str) -> Value:
-        """Parse the wire form of a value (booleans as true/false). Raises ValueError."""
+        """Parse the wire form of a value (booleans as true/false, integers as ASCII decimal digits with an
+        optional sign). Raises ValueError; never parses more digits than a value in range can have."""
         if self.kind is bool:
             lowered = text.strip().lower()
             if lowered not in ("true", "false"):
                 raise ValueError("expected true or false")
             return lowered == "true"
         if self.kind is int:
+            if not _INTEGER.fullmatch(text.strip()):
+                raise ValueError("expected an integer of at most 18 digits")
             return int(text.strip())
         return text
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
+"""An integer as the wire carries it. Not `int()` alone: it takes "1_000" and other scripts' digits, and
+thousands of digits (slowly, up to Python's 4300-digit limit)."""
+
+
+def _shortened(text: str, limit: int = 40) -> str:
+    """A stored value as a log line may show it: at most `limit` characters, and how long it was."""
+    return text if len(text) <= limit else f"{text[:limit]}...({len(text)} chars)"
 
 
 def split_csl(value: str) -> list[str]:
@@ -81,61 +105,118 @@ LOCAL_LIST_MAX_UPDATE = 10_000
 """Chosen with the link's largest frame (`protocol.connection.MAX_FRAME_BYTES`): a list update of this
 many entries, each as long as OCPP 1.6 allows, still fits in one frame."""
 
+HOUR = 3600
+DAY = 86_400
+WEEK = 7 * DAY
+CONNECTORS_MAX = 16
+"""The most connectors a config file may declare (`[charge_point] connectors`)."""
+
 SETTINGS: dict[str, SettingSpec] = {
     spec.name: spec
     for spec in (
         SettingSpec("offline_unknown_id_allowed", bool, False),
         SettingSpec("auth_cache_enabled", bool, True),
         SettingSpec("authorize_remote_starts", bool, False),
-        SettingSpec("aligned_sample_interval_s", int, 0, minimum=0),
-        SettingSpec("connection_timeout_s", int, 60, minimum=1),
-        SettingSpec("max_keys_per_request", int, 100, readonly=True),
-        SettingSpec("heartbeat_interval_s", int, 300, minimum=0),
+        SettingSpec("aligned_sample_interval_s", int, 0, minimum=0, maximum=DAY),
+        SettingSpec("connection_timeout_s", int, 60, minimum=1, maximum=HOUR),
+        SettingSpec("max_keys_per_request", int, 100, readonly=True, minimum=100, maximum=100),
+        SettingSpec("heartbeat_interval_s", int, 300, minimum=0, maximum=WEEK),
         SettingSpec("local_list_enabled", bool, True),
-        SettingSpec("local_list_max_entries", int, LOCAL_LIST_MAX_ENTRIES, readonly=True),
+        SettingSpec("local_list_max_entries", int, LOCAL_LIST_MAX_ENTRIES, readonly=True,
+                    minimum=LOCAL_LIST_MAX_ENTRIES, maximum=LOCAL_LIST_MAX_ENTRIES),
         SettingSpec("local_authorize_offline", bool, True),
         SettingSpec("local_pre_authorize", bool, False),
-        SettingSpec("max_energy_on_invalid_id_wh", int, 0, minimum=0),
+        SettingSpec("max_energy_on_invalid_id_wh", int, 0, minimum=0, maximum=1_000_000),
         SettingSpec("aligned_measurands", str, "", members=_MEASURANDS),
         SettingSpec("sampled_measurands", str, "Energy.Active.Import.Register", members=_MEASURANDS),
-        SettingSpec("sample_interval_s", int, 60, minimum=0),
-        SettingSpec("minimum_status_duration_s", int, 0, minimum=0),
-        SettingSpec("connectors", int, 1, readonly=True),
-        SettingSpec("reset_retries", int, 1, minimum=0),
-        SettingSpec("local_list_max_update", int, LOCAL_LIST_MAX_UPDATE, readonly=True),
+        SettingSpec("sample_interval_s", int, 60, minimum=0, maximum=DAY),
+        SettingSpec("minimum_status_duration_s", int, 0, minimum=0, maximum=HOUR),
+        SettingSpec("connectors", int, 1, readonly=True, minimum=1, maximum=CONNECTORS_MAX),
+        SettingSpec("reset_retries", int, 1, minimum=0, maximum=10),
+        SettingSpec("local_list_max_update", int, LOCAL_LIST_MAX_UPDATE, readonly=True,
+                    minimum=LOCAL_LIST_MAX_UPDATE, maximum=LOCAL_LIST_MAX_UPDATE),
         SettingSpec("stop_on_ev_disconnect", bool, True),
         SettingSpec("stop_on_invalid_id", bool, True),
         SettingSpec("stop_aligned_measurands", str, "", members=_MEASURANDS),
         SettingSpec("stop_sampled_measurands", str, "Energy.Active.Import.Register", members=_MEASURANDS),
         SettingSpec("protocol_features", str, "", readonly=True),
-        SettingSpec("transaction_message_attempts", int, 3, minimum=1),
-        SettingSpec("transaction_message_retry_interval_s", int, 30, minimum=0),
+        SettingSpec("transaction_message_attempts", int, 3, minimum=1, maximum=100),
+        SettingSpec("transaction_message_retry_interval_s", int, 30, minimum=0, maximum=HOUR),
         SettingSpec("unlock_on_ev_disconnect", bool, True),
-        SettingSpec("websocket_ping_interval_s", int, 30, minimum=0),
+        SettingSpec("websocket_ping_interval_s", int, 30, minimum=0, maximum=HOUR),
     )
 }
 """Every setting. `protocol_features` is what the configured protocol adapter implements (OCPP 1.6:
-its feature profiles), fixed by the adapter from its registered handlers."""
+its feature profiles), fixed by the adapter from its registered handlers.
+
+The integer ranges (OCPP 1.6 §9.1, Core Profile keys, gives each a unit but no bound; a value outside its range is
+refused, by ChangeConfiguration (§5.3: Rejected), in the config file, and when stored: it is repaired at
+start). Each bound keeps every timer finite and says what still makes sense for a charger:
+
+- aligned_sample_interval_s (ClockAlignedDataInterval) 0..1 day: intervals are evenly spaced
+  per day from midnight, so a day is the longest; 0 = off.
+- connection_timeout_s (ConnectionTimeOut) 1 s..1 hour: how long a plugged-in or authorized
+  session waits for its other half; longer, a forgotten card keeps the connector Preparing.
+- heartbeat_interval_s (HeartbeatInterval) 0..1 week: a CSMS relying on WebSocket pings may
+  ask for a long one (BootNotification.conf gives it too); 0 = none.
+- max_energy_on_invalid_id_wh (MaxEnergyOnInvalidId) 0..1 MWh: five times the largest EV
+  battery, i.e. no limit in practice.
+- sample_interval_s (MeterValueSampleInterval) 0..1 day; 0 = no sampled values.
+- minimum_status_duration_s (MinimumStatusDuration) 0..1 hour: a status held longer would hide
+  a fault from the CSMS.
+- reset_retries (ResetRetries) 0..10: a reset that failed ten times will not succeed.
+- transaction_message_attempts (TransactionMessageAttempts) 1..100: a message the CSMS
+  refused a hundred times is a dead letter.
+- transaction_message_retry_interval_s (TransactionMessageRetryInterval) 0..1 hour: the wait
+  grows with each attempt (the interval times the attempt's number), so an hour already spreads
+  the attempts over days.
+- websocket_ping_interval_s (WebSocketPingInterval) 0..1 hour: a ping keeps NAT and firewall
+  state and finds a dead link; far beyond their minutes-long timeouts it does neither; 0 = none.
+- Read-only facts: connectors 1..CONNECTORS_MAX (the config file's bound); the list and key limits
+  have the one value this charger has.
+"""
 
 
 class Settings:
     """Current values of the settings, persisted in the store's `settings` table."""
 
     def __init__(self, store: Store, presets: dict[str, Value], fixed: dict[str, Value]) -> None:
-        """`presets`: initial values (checked already); `fixed`: read-only facts of this charger."""
+        """`presets`: initial values (checked already); `fixed`: read-only facts of this charger.
+
+        A stored value this version refuses (out of range, not JSON, a number too long to read) is
+        repaired: replaced by its preset or default, rewritten, and logged once, so a bad value stored
+        once never stops the daemon at every start."""
         self._store = store
         table = store.db["settings"]
         with store.atomic():
             for name, value in presets.items():
                 table.insert({"name": name, "value": json.dumps(value)}, ignore=True)
         self._values: dict[str, Value] = {spec.name: spec.default for spec in SETTINGS.values()}
-        for row in table.rows:
+        for row in list(table.rows):
             spec = SETTINGS.get(row["name"])
-            value = json.loads(row["value"])
-            if spec is not None and not spec.readonly and spec.check(value) is None:
-                self._values[row["name"]] = value
+            if spec is not None and not spec.readonly:
+                self._values[spec.name] = self._stored(spec, row["value"], presets)
         self._values.update(fixed)
         self._waiting: dict[str, set[asyncio.Event]] = {}
+
+    def _stored(self, spec: SettingSpec, text: str, presets: dict[str, Value]) -> Value:
+        """The stored value of `spec` if it passes its check, else the repaired one."""
+        try:
+            value = json.loads(text)
+        except ValueError as e:  # not JSON, or an integer above Python's digit limit
+            problem = f"unreadable: {str(e)[:60]}"
+        else:
+            problem = spec.check(value)
+            if problem is None:
+                return value
+        used = presets.get(spec.name, spec.default)
+        if spec.check(used) is not None:
+            used = spec.default
+        with self._store.atomic():
+            self._store.db["settings"].upsert({"name": spec.name, "value": json.dumps(used)}, pk="name")
+        log.warning("stored setting repaired name=%s stored=%r used=%s problem=%r", spec.name, _shortened(text),
+                    wire(used), problem)
+        return used
 
     def __getitem__(self, name: str) -> Value:
         return self._values[name]

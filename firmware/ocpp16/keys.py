@@ -54,21 +54,36 @@ class ChangeResult(StrEnum):
     NOT_SUPPORTED = "NotSupported"
 
 
-def presets(table: dict[str, Value]) -> dict[str, Value]:
-    """The config file's `[ocpp]` table (1.6 key names) as setting presets; ValueError names the bad key."""
-    out: dict[str, Value] = {}
+def preset_problems(table: dict[str, Value]) -> list[str]:
+    """What is wrong with the config file's `[ocpp]` table (1.6 key names), one line per bad key, each
+    naming it: an unknown key, a read-only one, or a value the setting refuses (wrong type, out of range:
+    the ranges are `settings.SETTINGS`'s)."""
+    out = []
     for name, value in table.items():
         setting = KEYS.get(name)
-        if setting is None:
-            raise ValueError(f"[ocpp] {name}: not a configuration key evsed supports")
-        spec = SETTINGS[setting]
-        if spec.readonly:
-            raise ValueError(f"[ocpp] {name}: read-only key, it cannot be set")
-        problem = spec.check(value)
-        if problem:
-            raise ValueError(f"[ocpp] {name}: {problem}")
-        out[setting] = value
+        spec = SETTINGS[setting] if setting is not None else None
+        if spec is None:
+            problem: str | None = "not a configuration key evsed supports"
+        elif spec.readonly:
+            problem = "read-only key, it cannot be set"
+        else:
+            problem = spec.check(value)
+        if problem is not None:
+            out.append(f"[ocpp] {_shown(name)}: {problem}")
     return out
+
+
+def presets(table: dict[str, Value]) -> dict[str, Value]:
+    """The config file's `[ocpp]` table as setting presets; ValueError names every bad key, one per line."""
+    problems = preset_problems(table)
+    if problems:
+        raise ValueError("\n".join(problems))
+    return {KEYS[name]: value for name, value in table.items()}
+
+
+def _shown(name: str) -> str:
+    """A key name as an error may show it: printable, at most 50 characters (a 1.6 key is CiString50Type)."""
+    return name if len(name) <= 50 and name.isprintable() else repr(name[:50]) + ("..." if len(name) > 50 else "")
 
 
 def entries(settings: Settings, names: list[str] | None) -> tuple[list[tuple[str, bool, str]], list[str]]:
@@ -80,15 +95,23 @@ def entries(settings: Settings, names: list[str] | None) -> tuple[list[tuple[str
 
 def change(settings: Settings, name: str, text: str) -> ChangeResult:
     """ChangeConfiguration (§5.3): an unknown key is NotSupported; a read-only key or a value that does not
-    parse or fit is Rejected; an accepted value is stored and applies from now on."""
+    parse or is out of the setting's range (`settings.SETTINGS`) is Rejected, and nothing is stored; an
+    accepted value is stored and applies from now on."""
     setting = KEYS.get(name)
     if setting is None:
         return ChangeResult.NOT_SUPPORTED
     try:
         value = SETTINGS[setting].parse(text)
-    except ValueError:
-        return ChangeResult.REJECTED
-    if settings.change(setting, value) is not None:
-        return ChangeResult.REJECTED
+    except ValueError as e:
+        return _rejected(name, str(e), text)
+    problem = settings.change(setting, value)
+    if problem is not None:
+        return _rejected(name, problem, text)
     log.info("configuration changed key=%s value=%s", name, wire(value))
     return ChangeResult.ACCEPTED
+
+
+def _rejected(name: str, problem: str, text: str) -> ChangeResult:
+    """Log why (never the value itself: it may be 500 characters of anything) and answer Rejected."""
+    log.info("configuration change rejected key=%s reason=%r value_chars=%d", name, problem, len(text))
+    return ChangeResult.REJECTED
