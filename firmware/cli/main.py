@@ -15,6 +15,7 @@ from firmware.config_file import Config, ConfigError, load_config
 EXIT_CONFIG = 2
 EXIT_UNREACHABLE = 3
 EXIT_HARDWARE = 4
+EXIT_STORAGE = 5
 
 
 def _config_arg(parser: argparse.ArgumentParser) -> None:
@@ -79,10 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load(path: Path) -> Config:
+    """The config file, or exit 2 once stderr lists every problem of it (each line naming its key)."""
     try:
         return load_config(path)
     except ConfigError as e:
-        print(f"evsed: configuration error: {e}", file=sys.stderr)
+        for line in str(e).splitlines():
+            print(f"evsed: configuration error: {line}", file=sys.stderr)
         raise SystemExit(EXIT_CONFIG) from None
 
 
@@ -90,6 +93,7 @@ def _run(config: Config) -> int:
     from firmware.app import App
     from firmware.daemon.hardware import HardwareError
     from firmware.logs import setup_logging
+    from firmware.persistence.db import StorageError
 
     setup_logging(config.logging.level)
     try:
@@ -97,6 +101,9 @@ def _run(config: Config) -> int:
     except HardwareError as e:
         logging.getLogger("firmware").critical("hardware error, not started: %s", e)
         return EXIT_HARDWARE
+    except StorageError as e:  # locked by another process, or not openable: never moved aside
+        logging.getLogger("firmware").critical("%s, not started path=%s error=%s", e.kind, e.path, e.reason)
+        return EXIT_STORAGE
     asyncio.run(app.run())
     if app.restart_requested:  # Reset.req: start again in this process, as a fresh program
         os.execv(sys.executable, sys.orig_argv)
@@ -217,7 +224,8 @@ def _check(path: Path, config: Config) -> int:
 
     problem = check_meter_profiles(config.hardware)
     if problem is not None:
-        print(f"evsed: configuration error: {path}: {problem}", file=sys.stderr)
+        for line in problem.splitlines():
+            print(f"evsed: configuration error: {path}: {line}", file=sys.stderr)
         return EXIT_CONFIG
     print(f"{path}: configuration is valid (charge point {config.charge_point.id}, "
           f"{config.charge_point.connectors} connector(s), backend {config.hardware.backend})")

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from firmware.auth.authorizer import Authorizer
 from firmware.core.chargepoint import ChargePoint
-from firmware.daemon.control_socket import ControlError, Handler
+from firmware.daemon.control_socket import ControlError, Handler, argument, optional_argument
 from firmware.daemon.hardware import Hardware
 from firmware.daemon.selftest import Check, check_devices
 from firmware.daemon.state import AuthorizationView, ConnectorView, DaemonState, LinkView, OutboxView
@@ -90,7 +90,7 @@ class ControlCommands:
     async def _card(self, request: dict[str, Any]) -> dict[str, Any]:
         """What the charger knows about an idTag: its Local List and cache entries, and which one
         a local decision would use now (expiry applied)."""
-        id_tag = str(request.get("id_tag", ""))
+        id_tag = optional_argument(request, "id_tag", str) or ""
         if not id_tag:
             raise ControlError("give the card's idTag")
         listed, cached = self._authorizer.local_list.lookup(id_tag), self._authorizer.cache.lookup(id_tag)
@@ -110,9 +110,10 @@ class ControlCommands:
         return {"checks": [c.to_json() for c in [*checks, csms]]}
 
     async def _set_link(self, request: dict[str, Any]) -> dict[str, Any]:
-        if request.get("state") not in ("up", "down"):
+        state = argument(request, "state", str)
+        if state not in ("up", "down"):
             raise ControlError("link state must be 'up' or 'down'")
-        self._link.connection.set_wanted(request["state"] == "up")
+        self._link.connection.set_wanted(state == "up")
         return {}
 
     # --- the simulated devices ------------------------------------------------------------------
@@ -123,17 +124,21 @@ class ControlCommands:
         return self._hardware.sim
 
     def _sim_connector(self, request: dict[str, Any]) -> SimConnector:
+        """The simulated connector the request's `connector` (an integer) names."""
         station = self._sim_station()
-        connector = station.connectors.get(request.get("connector"))  # type: ignore[arg-type]
+        number = argument(request, "connector", int)
+        connector = station.connectors.get(number)
         if connector is None:
-            raise ControlError(f"no connector {request.get('connector')!r}; this charge point has "
+            raise ControlError(f"no connector {number}; this charge point has "
                                f"{', '.join(str(n) for n in station.connectors)}")
         return connector
 
     async def _tap(self, request: dict[str, Any]) -> dict[str, Any]:
-        reader = self._sim_station().reader if request.get("connector") is None else self._sim_connector(request).reader
+        uid = argument(request, "uid", str)
+        shared = optional_argument(request, "connector", int) is None
+        reader = self._sim_station().reader if shared else self._sim_connector(request).reader
         try:
-            return {"uid": reader.present(str(request.get("uid", "")))}
+            return {"uid": reader.present(uid)}
         except ValueError as e:
             raise ControlError(str(e)) from None
 
@@ -155,9 +160,9 @@ class ControlCommands:
 
     async def _fault(self, request: dict[str, Any]) -> dict[str, Any]:
         """Fault injection on the simulated devices: meter N, weld N, reader N (0: the shared one)."""
-        on = bool(request.get("on"))
-        device = request.get("device")
-        if device == "reader" and request.get("connector") == 0:
+        on = optional_argument(request, "on", bool) or False
+        device = optional_argument(request, "device", str)
+        if device == "reader" and argument(request, "connector", int) == 0:
             self._sim_station().reader.failing = on
         elif device == "reader":
             self._sim_connector(request).reader.failing = on
