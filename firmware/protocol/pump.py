@@ -6,7 +6,6 @@ apart, growing), then set aside as a dead letter; a message with no answer is se
 Nothing is sent before the wall clock is trusted: an event recorded before carries no date yet.
 """
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
@@ -72,7 +71,7 @@ class Pump:
                     wait = self._settings.integer("transaction_message_retry_interval_s") * (message.attempts + 1)
                     log.warning("CSMS refused %s tx_ref=%s error=%s; retry in %d s",
                                 message.kind, message.tx_ref, e.code, wait)
-                    await asyncio.sleep(wait)
+                    await self._settings.sleep(wait, "transaction_message_retry_interval_s")  # a new interval: at once
                 continue
             except TimeoutError:
                 log.warning("no answer to %s tx_ref=%s; resending", message.kind, message.tx_ref)
