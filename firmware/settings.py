@@ -42,6 +42,8 @@ class SettingSpec:
     32-bit field cannot hold is refused, never stored."""
     members: frozenset[str] | None = None
     """For comma-separated lists (CSL): the allowed members."""
+    max_members: int | None = None
+    """For CSLs: how many members a value may have (OCPP 1.6 §9.1 exposes it as the key's `…MaxLength`)."""
 
     def __post_init__(self) -> None:
         if self.kind is int and (self.minimum is None or self.maximum is None):
@@ -59,7 +61,10 @@ class SettingSpec:
         if self.members is not None and isinstance(value, str):
             unknown = [m for m in split_csl(value) if m not in self.members]
             if unknown:
-                return f"unsupported member(s) {', '.join(unknown)}; supported: {', '.join(sorted(self.members))}"
+                supported = f"; supported: {', '.join(sorted(self.members))}" if len(self.members) <= 10 else ""
+                return f"unsupported member(s) {', '.join(unknown[:5])[:200]}{supported}"
+        if self.max_members is not None and isinstance(value, str) and len(split_csl(value)) > self.max_members:
+            return f"at most {self.max_members} members"
         return None
 
     def parse(self, text: str) -> Value:
@@ -111,6 +116,11 @@ WEEK = 7 * DAY
 CONNECTORS_MAX = 16
 """The most connectors a config file may declare (`[charge_point] connectors`)."""
 
+PHASE_ROTATIONS = ("NotApplicable", "Unknown", "RST", "RTS", "SRT", "STR", "TRS", "TSR")
+"""OCPP 1.6 §9.1 ConnectorPhaseRotation: how a connector's phases are wired to the meter (or the grid)."""
+
+_PHASE_ROTATION_MEMBERS = frozenset(f"{n}.{r}" for n in range(CONNECTORS_MAX + 1) for r in PHASE_ROTATIONS)
+
 SETTINGS: dict[str, SettingSpec] = {
     spec.name: spec
     for spec in (
@@ -127,8 +137,9 @@ SETTINGS: dict[str, SettingSpec] = {
         SettingSpec("local_authorize_offline", bool, True),
         SettingSpec("local_pre_authorize", bool, False),
         SettingSpec("max_energy_on_invalid_id_wh", int, 0, minimum=0, maximum=1_000_000),
-        SettingSpec("aligned_measurands", str, "", members=_MEASURANDS),
-        SettingSpec("sampled_measurands", str, "Energy.Active.Import.Register", members=_MEASURANDS),
+        SettingSpec("aligned_measurands", str, "", members=_MEASURANDS, max_members=len(_MEASURANDS)),
+        SettingSpec("sampled_measurands", str, "Energy.Active.Import.Register", members=_MEASURANDS,
+                    max_members=len(_MEASURANDS)),
         SettingSpec("sample_interval_s", int, 60, minimum=0, maximum=DAY),
         SettingSpec("minimum_status_duration_s", int, 0, minimum=0, maximum=HOUR),
         SettingSpec("connectors", int, 1, readonly=True, minimum=1, maximum=CONNECTORS_MAX),
@@ -137,9 +148,13 @@ SETTINGS: dict[str, SettingSpec] = {
                     minimum=LOCAL_LIST_MAX_UPDATE, maximum=LOCAL_LIST_MAX_UPDATE),
         SettingSpec("stop_on_ev_disconnect", bool, True),
         SettingSpec("stop_on_invalid_id", bool, True),
-        SettingSpec("stop_aligned_measurands", str, "", members=_MEASURANDS),
-        SettingSpec("stop_sampled_measurands", str, "Energy.Active.Import.Register", members=_MEASURANDS),
-        SettingSpec("protocol_features", str, "", readonly=True),
+        SettingSpec("stop_aligned_measurands", str, "", members=_MEASURANDS, max_members=len(_MEASURANDS)),
+        SettingSpec("stop_sampled_measurands", str, "Energy.Active.Import.Register", members=_MEASURANDS,
+                    max_members=len(_MEASURANDS)),
+        SettingSpec("protocol_features", str, "", readonly=True, max_members=6),
+        SettingSpec("connector_phase_rotation", str, "0.Unknown", members=_PHASE_ROTATION_MEMBERS,
+                    max_members=CONNECTORS_MAX + 1),
+        SettingSpec("reserve_connector_zero_supported", bool, True, readonly=True),
         SettingSpec("transaction_message_attempts", int, 3, minimum=1, maximum=100),
         SettingSpec("transaction_message_retry_interval_s", int, 30, minimum=0, maximum=HOUR),
         SettingSpec("unlock_on_ev_disconnect", bool, True),

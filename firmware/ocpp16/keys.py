@@ -18,6 +18,7 @@ KEYS: dict[str, str] = {
     "AuthorizeRemoteTxRequests": "authorize_remote_starts",
     "ClockAlignedDataInterval": "aligned_sample_interval_s",
     "ConnectionTimeOut": "connection_timeout_s",
+    "ConnectorPhaseRotation": "connector_phase_rotation",
     "GetConfigurationMaxKeys": "max_keys_per_request",
     "HeartbeatInterval": "heartbeat_interval_s",
     "LocalAuthListEnabled": "local_list_enabled",
@@ -30,6 +31,7 @@ KEYS: dict[str, str] = {
     "MeterValueSampleInterval": "sample_interval_s",
     "MinimumStatusDuration": "minimum_status_duration_s",
     "NumberOfConnectors": "connectors",
+    "ReserveConnectorZeroSupported": "reserve_connector_zero_supported",
     "ResetRetries": "reset_retries",
     "SendLocalListMaxLength": "local_list_max_update",
     "StopTransactionOnEVSideDisconnect": "stop_on_ev_disconnect",
@@ -42,7 +44,28 @@ KEYS: dict[str, str] = {
     "UnlockConnectorOnEVSideDisconnect": "unlock_on_ev_disconnect",
     "WebSocketPingInterval": "websocket_ping_interval_s",
 }
-"""1.6 key name → setting name. GetConfiguration without keys lists them in this order."""
+"""1.6 key name → setting name: every key of §9.1 (Core), §9.2 (Local Auth List Management) and §9.3
+(Reservation) evsed has a meaning for. Not here: BlinkRepeat and LightIntensity (optional; the status
+LED driver neither blinks on request nor dims)."""
+
+MAX_LENGTHS: dict[str, str] = {
+    "ConnectorPhaseRotationMaxLength": "connector_phase_rotation",
+    "MeterValuesAlignedDataMaxLength": "aligned_measurands",
+    "MeterValuesSampledDataMaxLength": "sampled_measurands",
+    "StopTxnAlignedDataMaxLength": "stop_aligned_measurands",
+    "StopTxnSampledDataMaxLength": "stop_sampled_measurands",
+    "SupportedFeatureProfilesMaxLength": "protocol_features",
+}
+"""The read-only §9.1 keys that say how many members a list key may hold (`SettingSpec.max_members`)."""
+
+_CANONICAL = {name.lower(): name for name in sorted([*KEYS, *MAX_LENGTHS], key=str.lower)}
+"""Key names are CiString50Type: compared case-insensitively, answered as the spec spells them. In this
+order GetConfiguration without keys lists them."""
+
+
+def canonical(name: str) -> str | None:
+    """The spec's spelling of key `name` (any case), or None when evsed has no such key."""
+    return _CANONICAL.get(name.lower())
 
 
 class ChangeResult(StrEnum):
@@ -62,9 +85,9 @@ def preset_problems(table: dict[str, Value]) -> list[str]:
     for name, value in table.items():
         setting = KEYS.get(name)
         spec = SETTINGS[setting] if setting is not None else None
-        if spec is None:
+        if spec is None and name not in MAX_LENGTHS:
             problem: str | None = "not a configuration key evsed supports"
-        elif spec.readonly:
+        elif spec is None or spec.readonly:
             problem = "read-only key, it cannot be set"
         else:
             problem = spec.check(value)
@@ -87,27 +110,40 @@ def _shown(name: str) -> str:
 
 
 def entries(settings: Settings, names: list[str] | None) -> tuple[list[tuple[str, bool, str]], list[str]]:
-    """GetConfiguration (§5.8): (key, readonly, wire value) for known keys, and the unknown names."""
-    wanted = names or list(KEYS)
-    known = [(n, SETTINGS[KEYS[n]].readonly, wire(settings[KEYS[n]])) for n in wanted if n in KEYS]
-    return known, [n for n in wanted if n not in KEYS]
+    """GetConfiguration (§5.8): (key, readonly, wire value) for the known keys, every key when no names are
+    given, and the names not known, as they were asked for."""
+    if not names:
+        return [_entry(settings, key) for key in _CANONICAL.values()], []
+    found = [(name, canonical(name)) for name in names]
+    return [_entry(settings, key) for _, key in found if key is not None], [n for n, key in found if key is None]
+
+
+def _entry(settings: Settings, key: str) -> tuple[str, bool, str]:
+    if key in MAX_LENGTHS:
+        return key, True, str(SETTINGS[MAX_LENGTHS[key]].max_members)
+    spec = SETTINGS[KEYS[key]]
+    return key, spec.readonly, wire(settings[spec.name])
 
 
 def change(settings: Settings, name: str, text: str) -> ChangeResult:
-    """ChangeConfiguration (§5.3): an unknown key is NotSupported; a read-only key or a value that does not
+    """ChangeConfiguration (§5.3): the key is matched in any case (CiString50Type); an unknown key is
+    NotSupported; a read-only key or a value that does not
     parse or is out of the setting's range (`settings.SETTINGS`) is Rejected, and nothing is stored; an
     accepted value is stored and applies from now on."""
-    setting = KEYS.get(name)
-    if setting is None:
+    key = canonical(name)
+    if key is None:
         return ChangeResult.NOT_SUPPORTED
+    if key in MAX_LENGTHS:
+        return _rejected(key, "read-only", text)
+    setting = KEYS[key]
     try:
         value = SETTINGS[setting].parse(text)
     except ValueError as e:
-        return _rejected(name, str(e), text)
+        return _rejected(key, str(e), text)
     problem = settings.change(setting, value)
     if problem is not None:
-        return _rejected(name, problem, text)
-    log.info("configuration changed key=%s value=%s", name, wire(value))
+        return _rejected(key, problem, text)
+    log.info("configuration changed key=%s value=%s", key, wire(value))
     return ChangeResult.ACCEPTED
 
 
