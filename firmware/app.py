@@ -10,6 +10,7 @@ from firmware.auth.cache import AuthCache
 from firmware.auth.local_list import LocalList
 from firmware.clock import Clock, Trust, current_boot_id
 from firmware.config_file import Config
+from firmware.core.availability import Availability
 from firmware.core.chargepoint import ChargePoint
 from firmware.core.confirmations import Confirmations
 from firmware.core.connector import Connector
@@ -53,10 +54,11 @@ class App:
             LocalList(self.store, max_entries=self.settings.integer("local_list_max_entries"),
                       max_update=self.settings.integer("local_list_max_update")),
             AuthCache(self.store), self.settings, self.adapter)
-        connectors = [Connector(n, d, self.gate, self.txs, self.settings, self.adapter, self.clock)
+        self.availability = Availability(self.store)
+        connectors = [Connector(n, d, self.gate, self.txs, self.settings, self.adapter, self.clock, self.availability)
                       for n, d in self.hardware.connectors.items()]
         self.charge_point = ChargePoint(connectors, self.hardware.shared_reader, self.authorizer, self.settings,
-                                        self.adapter)
+                                        self.adapter, self.availability)
         self.lifecycle = Lifecycle(self.store)
         self.adapter.attach(Services(self.settings, self.authorizer, self.charge_point,
                                      Confirmations(self.txs, self.authorizer, self.charge_point), self.lifecycle))

@@ -5,10 +5,12 @@ queue keeps its order and its ids keep counting where they were."""
 import json
 import sqlite3
 
+import pytest
 from sqlite_utils import Database
 
 from firmware.auth.idtag import AuthorizationStatus
 from firmware.clock import Clock, Trust
+from firmware.core.availability import Availability
 from firmware.persistence.db import Store
 from firmware.persistence.migrations import MIGRATIONS
 from firmware.settings import Settings
@@ -71,3 +73,34 @@ def test_schema_3_database_migrates_without_losing_anything(tmp_path):
         txs.confirm_start(2, "abc-uuid", AuthorizationStatus.ACCEPTED)
     head = outbox.head()
     assert head is not None and head.remote_id == "abc-uuid", "a queued message reads its transaction's id"
+
+
+def test_schema_6_adds_availability_everything_operative_and_a_setting_survives_reopening(tmp_path):
+    """Migration 6 (OCPP 1.6 §5.2 ChangeAvailability): a schema-5 charger in the field starts with every connector
+    and the charge point Operative (no rows); what is set is kept across a restart."""
+    path = tmp_path / "evsed.db"
+    connection = sqlite3.connect(path, isolation_level=None)
+    db = Database(connection)
+    for migration in MIGRATIONS[:5]:
+        migration(db)
+    db.execute("PRAGMA user_version = 5")
+    db.execute("INSERT INTO transactions (connector, id_tag, meter_start, started_at, last_energy_wh)"
+               " VALUES (1, 'AA', 0, 'T0', 0)")
+    connection.close()
+
+    store = Store(path)
+    assert store.schema_version == len(MIGRATIONS) >= 6
+    assert store.db.execute("SELECT count(*) FROM availability").fetchone() == (0,)
+    assert store.db.execute("SELECT count(*) FROM transactions").fetchone() == (1,), "nothing else touched"
+    availability = Availability(store)
+    assert not any(availability.unavailable(n) for n in (0, 1, 2))
+    availability.set(2, operative=False)
+    availability.set(0, operative=False)
+    availability.set(0, operative=True)
+    store.close()
+
+    again = Availability(Store(path))
+    assert again.inoperative(2) and not again.inoperative(0) and not again.inoperative(1)
+    assert again.unavailable(2) and not again.unavailable(1)
+    with pytest.raises(sqlite3.IntegrityError):
+        Store(path).db.execute("INSERT INTO availability VALUES (3, 2)")

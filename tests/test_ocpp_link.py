@@ -115,11 +115,12 @@ async def test_malformed_frames_do_not_break_the_link(daemon, csms):
 
 
 async def test_data_transfer_for_an_unknown_vendor_is_answered_unknown_vendor_id(daemon, csms):
-    """OCPP 1.6 §5.6: no vendor extension here, so any vendorId is UnknownVendorId, without data."""
+    """OCPP 1.6 §5.6, §4.3: a vendorId with no extension here is UnknownVendorId, without data; the registered
+    handlers' profiles (RemoteTrigger: TriggerMessage) are SupportedFeatureProfiles."""
     answer = await csms.call(CHARGE_POINT, call.DataTransfer(vendor_id="com.example", message_id="Ping", data="x"))
     assert answer.status == "UnknownVendorId" and answer.data is None
     profiles = await csms.call(CHARGE_POINT, call.GetConfiguration(key=["SupportedFeatureProfiles"]))
-    assert profiles.configuration_key[0]["value"] == "Core,LocalAuthListManagement"
+    assert profiles.configuration_key[0]["value"] == "Core,LocalAuthListManagement,RemoteTrigger"
 
 
 async def test_minimum_status_duration_preset_starts_and_debounces(make_daemon, csms):

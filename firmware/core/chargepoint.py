@@ -1,16 +1,18 @@
 """The charge point: routes card taps, EV events and CSMS commands to its connectors.
 
-Protocol-independent: protocol handlers call `remote_start` / `remote_stop` (through `Services`) and read
-`Connector`s.
+Protocol-independent: protocol handlers call `remote_start` / `remote_stop`, `change_availability` and
+`unlock_connector` (through `Services`) and read `Connector`s.
 """
 
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
+from enum import StrEnum
 from typing import Any
 
 from firmware.auth.authorizer import Authorizer
 from firmware.auth.idtag import IdTagInfo, same_id_tag
+from firmware.core.availability import CHARGE_POINT, Availability, AvailabilityChange
 from firmware.core.connector import Connector
 from firmware.core.connector_state import ConnectorState, ErrorCode
 from firmware.core.ports import ConnectorReport, StatusPort
@@ -25,9 +27,22 @@ log = logging.getLogger(__name__)
 READER_CHECK_S = 1.0
 
 
+class UnlockResult(StrEnum):
+    """What became of an unlock command (OCPP 1.6 §5.18 UnlockConnector; the 1.6 adapter answers NotSupported
+    for both NO_LOCK and UNKNOWN_CONNECTOR, 2.0.1 has a status of its own for an unknown connector)."""
+
+    UNLOCKED = "Unlocked"
+    UNLOCK_FAILED = "UnlockFailed"
+    NO_LOCK = "NoLock"
+    """No cable lock is fitted on that connector (a tethered cable)."""
+    UNKNOWN_CONNECTOR = "UnknownConnector"
+
+
 class ChargePoint:
     def __init__(self, connectors: list[Connector], shared_reader: CardReader | None, authorizer: Authorizer,
-                 settings: Settings, port: StatusPort) -> None:
+                 settings: Settings, port: StatusPort, availability: Availability | None = None) -> None:
+        """`availability`: the stored availability the connectors were built with (None: always Operative, and
+        a change of availability is Rejected)."""
         self.connectors = {c.id: c for c in connectors}
         self._shared_reader = shared_reader
         self._authorizer = authorizer
@@ -37,19 +52,35 @@ class ChargePoint:
         self.supervisors = {c.id: Supervisor(c) for c in connectors}
         self._list_conflict = False
         self._reader_problem: str | None = None
+        self._availability = availability
+        self._main_report: ConnectorReport | None = None
         self._report_main()
         authorizer.on_conflict = self._local_list_conflict
+        for c in connectors:
+            c.on_state_changed = self._report_main
+
+    def _main_state(self) -> ConnectorState:
+        """Connector 0: Unavailable once the charge point is Inoperative and no transaction runs any more
+        (OCPP 1.6 §5.2: with transactions running the change is Scheduled until they have finished), else
+        Available."""
+        inoperative = self._availability is not None and self._availability.inoperative(CHARGE_POINT)
+        if inoperative and all(c.tx is None for c in self.connectors.values()):
+            return ConnectorState.UNAVAILABLE
+        return ConnectorState.AVAILABLE
 
     def _report_main(self) -> None:
-        """Connector 0 (the charge point, always Available): ReaderFailure while the shared reader has a
-        problem, else LocalListConflict while the CSMS contradicts the Local List, else NoError."""
+        """Connector 0 (the charge point; its state from `_main_state`): ReaderFailure while the shared reader
+        has a problem, else LocalListConflict while the CSMS contradicts the Local List, else NoError. Reported
+        when it changed."""
+        state = self._main_state()
         if self._reader_problem is not None:
-            report = ConnectorReport(0, ConnectorState.AVAILABLE, ErrorCode.READER_FAILURE,
-                                     info=self._reader_problem[:50])
+            report = ConnectorReport(0, state, ErrorCode.READER_FAILURE, info=self._reader_problem[:50])
         else:
-            report = ConnectorReport(0, ConnectorState.AVAILABLE, ErrorCode.LOCAL_LIST_CONFLICT
+            report = ConnectorReport(0, state, ErrorCode.LOCAL_LIST_CONFLICT
                                      if self._list_conflict else ErrorCode.NO_ERROR)
-        self._port.connector_changed(report)
+        if report != self._main_report:
+            self._main_report = report
+            self._port.connector_changed(report)
 
     def _local_list_conflict(self, active: bool) -> None:
         """OCPP 1.6 §3.5: the CSMS contradicted the Local List; connector 0 reports LocalListConflict
@@ -145,7 +176,7 @@ class ChargePoint:
         authorization (Local List, cache or Authorize.req) tells.
         """
         candidates = [self.connectors[connector_id]] if connector_id else list(self.connectors.values())
-        for c in candidates:
+        for c in candidates:  # a card still stops its session where a change of availability is Scheduled
             if c.tx is not None and same_id_tag(c.tx.id_tag, id_tag):
                 log.info("card stops its transaction connector=%d idTag=%s", c.id, masked(id_tag))
                 await c.stop(StopReason.LOCAL, id_tag)
@@ -156,6 +187,9 @@ class ChargePoint:
                 c.clear_pending()
                 return
         grouped = [c for c in candidates if c.tx is not None and c.tx.parent_id_tag is not None]
+        if not grouped and all(c.unavailable for c in candidates):
+            log.info("card refused, connector unavailable connector=%s idTag=%s", connector_id, masked(id_tag))
+            return
         if not grouped and self._choose(candidates) is None:
             log.info("card ignored, no free connector and not the owner of a session idTag=%s", masked(id_tag))
             return
@@ -180,8 +214,9 @@ class ChargePoint:
     def remote_start(self, connector_id: int | None, id_tag: str) -> bool:
         """RemoteStartTransaction: True (Accepted) when a free connector takes the start.
 
-        OCPP 1.6 §5.11: an unknown connector, or one with a transaction running, is Rejected. With
-        AuthorizeRemoteTxRequests the idTag is authorized first, like a card.
+        OCPP 1.6 §5.11: an unknown connector, or one with a transaction running, is Rejected; so is an
+        unavailable one (§5.2: it does not allow any charging). With AuthorizeRemoteTxRequests the idTag is
+        authorized first, like a card.
         """
         authorize_first = self._settings.flag("authorize_remote_starts")
         if connector_id is None:
@@ -219,6 +254,70 @@ class ChargePoint:
                 return True
         log.info("remote stop rejected, unknown transaction remote_id=%s", remote_id)
         return False
+
+    def unavailable(self, connector_id: int) -> bool:
+        """OCPP 1.6 §5.2: nothing new may start on `connector_id` (0: the whole charge point) because it, or the
+        charge point, is Inoperative, a Scheduled change included. The query a ReserveNow handler answers
+        `Unavailable` from (unknown connectors are the caller's to refuse first)."""
+        if connector_id == CHARGE_POINT:
+            return self._availability is not None and self._availability.inoperative(CHARGE_POINT)
+        return self.connectors[connector_id].unavailable
+
+    def change_availability(self, connector_id: int, operative: bool) -> AvailabilityChange:
+        """ChangeAvailability (OCPP 1.6 §5.2): `connector_id` (0: the charge point and all its connectors) made
+        Operative or Inoperative; stored before anything else, so it survives a restart or a power cut.
+
+        Inoperative: pending starts on the affected connectors are cancelled and no session starts there any
+        more (cards, remote starts, an EV following a shared-reader card); a running transaction goes on, the
+        answer is then Scheduled and the connector shows Unavailable when it ends (`derive_state`). Accepted
+        otherwise, also when it already was so. Operative: Accepted, a Scheduled Inoperative withdrawn; Rejected
+        for a connector while the whole charge point is Inoperative (it could not become available), and for an
+        unknown connector.
+        """
+        whole = connector_id == CHARGE_POINT
+        if self._availability is None or (not whole and connector_id not in self.connectors):
+            log.info("availability change rejected, unknown connector connector=%d", connector_id)
+            return AvailabilityChange.REJECTED
+        if operative and not whole and self._availability.inoperative(CHARGE_POINT):
+            log.info("availability change rejected, the charge point is inoperative connector=%d", connector_id)
+            return AvailabilityChange.REJECTED
+        affected = list(self.connectors.values()) if whole else [self.connectors[connector_id]]
+        if not operative:
+            for c in affected:  # before the change, so a start waiting without an EV shows Available in between
+                if c.tx is None and c.pending is not None:
+                    log.info("waiting start cancelled, connector made inoperative connector=%d idTag=%s",
+                             c.id, masked(c.pending.id_tag))
+                    c.clear_pending()
+        self._availability.set(connector_id, operative)
+        for c in affected:
+            c.refresh()
+        self._report_main()
+        busy = [c.id for c in affected if c.tx is not None]
+        answer = AvailabilityChange.SCHEDULED if busy and not operative else AvailabilityChange.ACCEPTED
+        log.warning("availability changed connector=%d to=%s answer=%s transactions_running=%s", connector_id,
+                    "Operative" if operative else "Inoperative", answer, ",".join(map(str, busy)) or "none")
+        return answer
+
+    def unlock_connector(self, connector_id: int) -> UnlockResult:
+        """UnlockConnector (OCPP 1.6 §5.18): a transaction running on the connector ends first (reason
+        UnlockCommand: its energy stops now, its end is recorded by a task), then the cable lock is released.
+
+        UNKNOWN_CONNECTOR for an id not here, NO_LOCK where no lock is fitted (nothing is stopped then),
+        UNLOCK_FAILED when the lock stays engaged or the contact reports closed (`Connector.release_lock`).
+        """
+        connector = self.connectors.get(connector_id)
+        if connector is None:
+            log.info("unlock refused, unknown connector connector=%d", connector_id)
+            return UnlockResult.UNKNOWN_CONNECTOR
+        if not connector.has_lock:
+            log.info("unlock refused, no cable lock fitted connector=%d", connector_id)
+            return UnlockResult.NO_LOCK
+        if connector.tx is not None:
+            log.info("unlock command stops the transaction connector=%d tx_ref=%d", connector_id, connector.tx.ref)
+            connector.cut_energy_for_stop(StopReason.UNLOCK_COMMAND)
+            self.spawn(connector.stop(StopReason.UNLOCK_COMMAND))
+        released = connector.release_lock()
+        return UnlockResult.UNLOCKED if released else UnlockResult.UNLOCK_FAILED
 
     def transaction_confirmed(self, tx_ref: int, remote_id: str, info: IdTagInfo) -> None:
         """The CSMS confirmed a running transaction's start: its id, and its verdict on the idTag (OCPP 1.6 §4.8)."""

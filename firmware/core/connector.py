@@ -3,6 +3,9 @@
 Session flow (OCPP 1.6 §3 / §4.8, §4.10): an authorized idTag waits up to ConnectionTimeOut for
 the EV; with the EV plugged the start is stored, then the contactor closes; meter values are
 sampled every MeterValueSampleInterval; a stop opens the contactor first, then records the end.
+A connector made unavailable (§5.2 ChangeAvailability, `firmware.core.availability`) starts nothing new; a
+transaction already running goes on until it ends. UnlockConnector (§5.18) ends the energy first, then releases
+the cable lock (`cut_energy_for_stop`, `release_lock`).
 """
 
 import asyncio
@@ -13,6 +16,7 @@ from dataclasses import dataclass
 from typing import Concatenate, ParamSpec
 
 from firmware.clock import Clock
+from firmware.core.availability import Availability
 from firmware.core.connector_state import ConnectorFacts, ConnectorState, ErrorCode, Fault, derive_state
 from firmware.core.ports import ConnectorReport, StatusPort
 from firmware.core.safety import EnergyGate
@@ -31,6 +35,7 @@ from hal import (
     PlugSensor,
     PlugState,
     StatusLed,
+    TetheredCable,
 )
 
 log = logging.getLogger(__name__)
@@ -98,7 +103,8 @@ class PendingStart:
 
 class Connector:
     def __init__(self, connector_id: int, devices: ConnectorDevices, gate: EnergyGate, txs: TransactionStore,
-                 settings: Settings, port: StatusPort, clock: Clock) -> None:
+                 settings: Settings, port: StatusPort, clock: Clock, availability: Availability | None = None) -> None:
+        """`availability`: the charge point's stored availability (None: always Operative)."""
         self.id = connector_id
         self._clock = clock
         self.devices = devices
@@ -118,6 +124,11 @@ class Connector:
         self._sampler: asyncio.Task[None] | None = None
         self._energy_limit: asyncio.Task[None] | None = None
         self._session_lock = asyncio.Lock()
+        self._availability = availability
+        self._ending = False
+        """A stop has opened the contactor and is recording the end: nothing closes it again for this transaction."""
+        self.on_state_changed: Callable[[], None] | None = None
+        """Told after each change of state (the charge point re-derives connector 0's status)."""
         self._state = derive_state(self.facts())
         self._announce()
 
@@ -127,7 +138,14 @@ class Connector:
         plug = self.devices.plug.state
         return ConnectorFacts(plugged=plug.plugged, ev_requesting=plug.requesting, transaction=self.tx is not None,
                               evse_offers_energy=not self.energy_withheld, awaiting_start=self.pending is not None,
-                              finishing=self.finishing, fault=self.fault)
+                              finishing=self.finishing, unavailable=self.unavailable, fault=self.fault)
+
+    @property
+    def unavailable(self) -> bool:
+        """OCPP 1.6 §5.2: this connector or the whole charge point is Inoperative (also while a Scheduled change
+        waits for the running transaction to end): no new session starts here. The query a ReserveNow handler
+        answers `Unavailable` from."""
+        return self._availability is not None and self._availability.unavailable(self.id)
 
     @property
     def state(self) -> ConnectorState:
@@ -139,6 +157,8 @@ class Connector:
         if state is not self._state:
             self._state = state
             self._announce()
+            if self.on_state_changed is not None:
+                self.on_state_changed()
 
     def _announce(self) -> None:
         """The LED, and the report to the adapter: the fault's error when Faulted, else ReaderFailure while
@@ -157,12 +177,12 @@ class Connector:
 
     @property
     def is_free(self) -> bool:
-        """Free for a new session: no transaction, nobody waiting, not faulted.
+        """Free for a new session: no transaction, nobody waiting, not faulted, not unavailable (§5.2).
 
         A connector in Preparing because only the EV is plugged is free: drivers plug in first and
         tap or scan the QR code second.
         """
-        return self.tx is None and self.pending is None and self.fault is None
+        return self.tx is None and self.pending is None and self.fault is None and not self.unavailable
 
     # --- starting -----------------------------------------------------------------------------
 
@@ -199,6 +219,9 @@ class Connector:
     @guarded
     async def begin(self, id_tag: str, parent_id_tag: str | None = None, *, movable: bool = False) -> None:
         """An authorized idTag: start now if the EV is plugged, else wait ConnectionTimeOut for it."""
+        if self.unavailable:
+            log.info("start refused, connector unavailable connector=%d idTag=%s", self.id, masked(id_tag))
+            return
         if self.devices.plug.state.plugged:
             await self._start(id_tag, parent_id_tag)
         else:
@@ -212,6 +235,10 @@ class Connector:
     async def _start(self, id_tag: str, parent_id_tag: str | None) -> None:
         async with self._session_lock:
             if self.tx is not None or self.fault is not None or not self.devices.plug.state.plugged:
+                return
+            if self.unavailable:  # §5.2: made Inoperative while the start was waiting
+                log.info("start refused, connector unavailable connector=%d idTag=%s", self.id, masked(id_tag))
+                self.clear_pending()
                 return
             if self.pending is not None:
                 self.pending.timer.cancel()
@@ -236,7 +263,8 @@ class Connector:
 
     @guarded
     async def resume(self, tx: Transaction, last_energy_wh: float) -> None:
-        """A transaction interrupted by a restart goes on: the same records, the contactor closes again."""
+        """A transaction interrupted by a restart goes on: the same records, the contactor closes again. Also on a
+        connector made Inoperative meanwhile: that change was Scheduled and applies when this transaction ends."""
         async with self._session_lock:
             self.tx, self.last_energy_wh = tx, last_energy_wh
             self.devices.lock.lock()
@@ -295,8 +323,21 @@ class Connector:
         """Open the contactor first, then record the end and queue StopTransaction."""
         await self._stop(reason, id_tag)
 
-    async def _stop(self, reason: StopReason, id_tag: str | None) -> None:
+    def cut_energy_for_stop(self, reason: StopReason) -> None:
+        """The first, synchronous step of a stop whose end `stop` records next (in a task): the contactor opens
+        now and nothing closes it again for this transaction (an EV's pilot change meanwhile does not)."""
+        self._ending = True
         self._gate.open(self.id, f"stop {reason}")
+
+    async def _stop(self, reason: StopReason, id_tag: str | None) -> None:
+        self._ending = True
+        self._gate.open(self.id, f"stop {reason}")
+        try:
+            await self._end(reason, id_tag)
+        finally:
+            self._ending = False
+
+    async def _end(self, reason: StopReason, id_tag: str | None) -> None:
         async with self._session_lock:
             tx = self.tx
             if tx is None:
@@ -322,9 +363,45 @@ class Connector:
             self.finishing = self.devices.plug.state.plugged
             keep_locked = (reason is StopReason.EV_DISCONNECTED
                            and not self._settings.flag("unlock_on_ev_disconnect"))
-            if not keep_locked:
+            if not keep_locked and not self._contact_closed():
                 self.devices.lock.unlock()
+            elif not keep_locked:
+                log.error("connector lock kept after stop, the contact reports closed connector=%d", self.id)
             self.refresh()
+
+    # --- the cable lock -----------------------------------------------------------------------
+
+    @property
+    def has_lock(self) -> bool:
+        """A cable retention lock is fitted (a tethered cable has none: OCPP 1.6 §5.18 NotSupported)."""
+        return not isinstance(self.devices.lock, TetheredCable)
+
+    def _contact_closed(self) -> bool:
+        """The cable may be live: the contactor is commanded closed or its auxiliary contact reports closed."""
+        contactor = self.devices.contactor
+        return contactor.commanded_closed or contactor.feedback_closed is True
+
+    def release_lock(self) -> bool:
+        """OCPP 1.6 §5.18: release the cable lock; True when the lock reports released.
+
+        Never while the cable may be live: a locked cable stays locked (False) while the contact is closed or
+        reports closed (welded). A driver error counts as a failure.
+        """
+        if self._contact_closed() and self.devices.lock.locked:
+            log.error("connector lock kept, the contact is closed connector=%d commanded_closed=%s "
+                      "feedback_closed=%s", self.id, self.devices.contactor.commanded_closed,
+                      self.devices.contactor.feedback_closed)
+            return False
+        try:
+            self.devices.lock.unlock()
+        except Exception as e:
+            log.error("connector lock failed to release connector=%d error=%r", self.id, e)
+            return False
+        if self.devices.lock.locked:
+            log.error("connector lock still engaged after unlock connector=%d", self.id)
+            return False
+        log.info("connector lock released connector=%d", self.id)
+        return True
 
     # --- the CSMS's verdict on a started transaction -------------------------------------------
 
@@ -372,7 +449,8 @@ class Connector:
             self.finishing = False
             if self.tx is not None:
                 await self._ev_side_disconnect()
-        elif self.tx is not None and not self.energy_withheld and not self.devices.contactor.commanded_closed:
+        elif (self.tx is not None and not self.energy_withheld and not self._ending
+              and not self.devices.contactor.commanded_closed):
             log.info("EV plugged back in, transaction resumes connector=%d", self.id)
             self._energize()
         elif self.pending is not None and self.pending.authorized:

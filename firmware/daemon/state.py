@@ -9,7 +9,8 @@ from typing import Any
 class ConnectorView:
     id: int
     status: str
-    """The connector's state (Available, Preparing, Charging, …)."""
+    """The connector's state (Available, Preparing, Charging, …); Unavailable once it or the whole charge point is
+    Inoperative (OCPP 1.6 §5.2) and no transaction runs on it."""
     contactor_closed: bool
     energy_wh: float | None
     """The meter's import register; None when it cannot be read."""
@@ -27,6 +28,9 @@ class ConnectorView:
     awaiting_start: bool
     contactor_changed_at: float | None = None
     """Simulated backend only: when the simulated contactor last moved (time.monotonic())."""
+    reservation_id: int | None = None
+    """The reservation (OCPP 1.6 §5.13 ReserveNow) holding this connector. Always null for now: reservations are
+    not implemented yet."""
 
 
 @dataclass(frozen=True)

@@ -153,6 +153,17 @@ class CsmsPeer(LibraryChargePoint):
     def on_meter_values(self, **_: Any) -> call_result.MeterValues:
         return call_result.MeterValues()
 
+    @on(Action.data_transfer)
+    def on_data_transfer(self, vendor_id: str, message_id: str | None = None,
+                         data: str | None = None) -> call_result.DataTransfer:
+        """OCPP 1.6 §4.3, for tests: vendorId "org.evsed.loopback" answers messageId "Echo" Accepted with the
+        data sent and "Refuse" Rejected, any other UnknownMessageId; any other vendorId is UnknownVendorId."""
+        if vendor_id != "org.evsed.loopback":
+            return call_result.DataTransfer(status="UnknownVendorId")
+        answers = {"Echo": ("Accepted", data), "Refuse": ("Rejected", None)}
+        status, reply = answers.get(message_id or "", ("UnknownMessageId", None))
+        return call_result.DataTransfer(status=status, data=reply)
+
 
 class LoopbackCsms:
     def __init__(self, behaviour: Behaviour | None = None,

@@ -7,6 +7,9 @@ CALLRESULT or a 1.6 CALLERROR (`ocpp16.errors`), and an answer to no CALL of our
 (`ask`) go one at a time (OCPP-J 1.6 §4.1.1) and end in their CALLRESULT, an OCPPError (a CALLERROR, or an
 answer that does not fit the message's schema) or TimeoutError. Handlers never await a CSMS call (frames
 are read one at a time and an answer would never be read): follow-up work runs in tasks.
+
+Handlers get `Ocpp16Services`: the core's `Services` and the adapter's own ports (what only the adapter can
+do, e.g. send a message on request), so `core` stays free of OCPP.
 """
 
 import asyncio
@@ -14,7 +17,8 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, Protocol
 
 from ocpp.charge_point import camel_to_snake_case, remove_nones, serialize_as_dict, snake_to_camel_case
 from ocpp.exceptions import (
@@ -37,6 +41,30 @@ from firmware.protocol.connection import summary
 from firmware.protocol.registry import Handler, Registry
 
 log = logging.getLogger(__name__)
+
+
+class Triggers(Protocol):
+    """The adapter's port for TriggerMessage (OCPP 1.6 §5.17): the messages it can send on request, and
+    sending one. `trigger` returns at once; the message goes out in a task of the conversation."""
+
+    @property
+    def triggerable(self) -> frozenset[str]: ...
+
+    def trigger(self, message: str, connector_id: int | None) -> None: ...
+
+
+@dataclass(frozen=True)
+class Ocpp16Services(Services):
+    """What a 1.6 handler gets: the core's services, and the adapter's ports."""
+
+    triggers: Triggers | None = None
+    """Messages the charge point sends when the CSMS asks (TriggerMessage); None: none can be."""
+
+    @classmethod
+    def of(cls, services: Services, triggers: Triggers | None) -> "Ocpp16Services":
+        """`services` with the adapter's ports added."""
+        return cls(**{f.name: getattr(services, f.name) for f in fields(Services)}, triggers=triggers)
+
 
 class Ocpp16Peer(LibraryChargePoint):
     def __init__(self, charge_point_id: str, connection: Any, registry: Registry, services: Services,

@@ -55,8 +55,12 @@ CHARGE_POINT_TRANSITIONS: dict[ConnectorState, dict[ConnectorState, str]] = {
 
 
 _NOT_PASSED_THROUGH = frozenset({ConnectorState.AVAILABLE, ConnectorState.RESERVED, ConnectorState.UNAVAILABLE,
-                                 ConnectorState.FAULTED})
-"""Statuses that say something to the driver or the CSMS, never just a step on the way elsewhere."""
+                                 ConnectorState.FAULTED, ConnectorState.CHARGING, ConnectorState.SUSPENDED_EV,
+                                 ConnectorState.SUSPENDED_EVSE})
+"""Statuses that say something to the driver or the CSMS, never just a step on the way elsewhere: the three
+inside a transaction are among them, as no transaction runs on the way. §4.9 has no Preparing → Unavailable cell
+(B8 is empty): an EV plugged in without a transaction when the connector is made Inoperative (§5.2) goes B6
+Finishing, then F8 Unavailable, never through a Charging that did not happen."""
 
 
 class StatusMachine:

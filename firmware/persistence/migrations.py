@@ -161,6 +161,14 @@ def _v5(db: Database) -> None:
     db.execute("ALTER TABLE transactions ADD COLUMN begin_values TEXT")
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5]
+def _v6(db: Database) -> None:
+    """Availability (OCPP 1.6 §5.2 ChangeAvailability): the Operative/Inoperative wish per connector, connector 0
+    being the charge point as a whole, so it survives restarts and power loss (§4.9: an Unavailable set by Change
+    Availability "MUST be persistent across reboots"). No row: Operative."""
+    db.execute("CREATE TABLE availability (connector INTEGER PRIMARY KEY, operative INTEGER NOT NULL"
+               " CHECK (operative IN (0, 1)))")
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 
 

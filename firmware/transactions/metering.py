@@ -14,6 +14,8 @@ class ReadingContext(StrEnum):
     TRANSACTION_BEGIN = "Transaction.Begin"
     SAMPLE_PERIODIC = "Sample.Periodic"
     TRANSACTION_END = "Transaction.End"
+    TRIGGER = "Trigger"
+    """A sample the CSMS asked for (OCPP 1.6 §5.17 TriggerMessage)."""
 
 
 @dataclass(frozen=True)

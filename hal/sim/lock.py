@@ -6,12 +6,16 @@ from hal.lock import ConnectorLock
 class SimLock(ConnectorLock):
     def __init__(self) -> None:
         self._locked = False
+        self.jammed = False
+        """Fault injection: the lock's actuator does not move (it stays as it is, locked or not)."""
 
     def lock(self) -> None:
-        self._locked = True
+        if not self.jammed:
+            self._locked = True
 
     def unlock(self) -> None:
-        self._locked = False
+        if not self.jammed:
+            self._locked = False
 
     @property
     def locked(self) -> bool:

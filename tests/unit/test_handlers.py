@@ -200,7 +200,8 @@ async def test_a_reset_is_carried_out_only_once_its_answer_is_written(services):
 
 
 async def test_what_is_not_registered_gets_the_16_callerror(services):
-    assert (await route(services, [2, "m1", "UnlockConnector", {"connectorId": 1}]))[:3] == [4, "m1", "NotSupported"]
+    assert (await route(services, [2, "m1", "GetDiagnostics", {"location": "ftp://127.0.0.1/d"}]))[:3] == [
+        4, "m1", "NotSupported"]
     assert (await route(services, [2, "m2", "MakeCoffee", {}]))[:3] == [4, "m2", "NotImplemented"]
 
 
@@ -218,5 +219,5 @@ def test_supported_feature_profiles_come_from_the_registered_handlers(tmp_path, 
     Ocpp16Adapter(config, settings, Outbox(store, Clock(Trust.RTC, "boot")), Clock(Trust.RTC, "boot"))
     answer = get_configuration.handle(Services(settings, *[None] * 4), key=["SupportedFeatureProfiles"])  # type: ignore[arg-type]
     assert answer.configuration_key == [{"key": "SupportedFeatureProfiles", "readonly": True,
-                                         "value": "Core,LocalAuthListManagement"}]
-    assert HANDLERS.profiles() == ["Core", "LocalAuthListManagement"]
+                                         "value": "Core,LocalAuthListManagement,RemoteTrigger"}]
+    assert HANDLERS.profiles() == ["Core", "LocalAuthListManagement", "RemoteTrigger"]

@@ -7,6 +7,7 @@ call_result (docstring: the spec clause), and add its line here. `SupportedFeatu
 from ocpp.v16.enums import Action
 
 from firmware.ocpp16.handlers import (
+    change_availability,
     change_configuration,
     clear_cache,
     data_transfer,
@@ -16,6 +17,8 @@ from firmware.ocpp16.handlers import (
     remote_stop_transaction,
     reset,
     send_local_list,
+    trigger_message,
+    unlock_connector,
 )
 from firmware.protocol.registry import Handler, Registry
 
@@ -23,6 +26,7 @@ CORE = "Core"
 LOCAL_AUTH_LIST = "LocalAuthListManagement"
 
 HANDLERS = Registry([
+    Handler(Action.change_availability, change_availability.handle, CORE),
     Handler(Action.change_configuration, change_configuration.handle, CORE),
     Handler(Action.clear_cache, clear_cache.handle, CORE),
     Handler(Action.data_transfer, data_transfer.handle, CORE),
@@ -32,6 +36,8 @@ HANDLERS = Registry([
     Handler(Action.remote_stop_transaction, remote_stop_transaction.handle, CORE,
             until_accepted=remote_stop_transaction.REJECTED),
     Handler(Action.reset, reset.handle, CORE, then=reset.then),
+    Handler(Action.unlock_connector, unlock_connector.handle, CORE),
     Handler(Action.get_local_list_version, get_local_list_version.handle, LOCAL_AUTH_LIST),
     Handler(Action.send_local_list, send_local_list.handle, LOCAL_AUTH_LIST, fast_schema=True),
+    Handler(Action.trigger_message, trigger_message.handle, "RemoteTrigger", then=trigger_message.then),
 ])
