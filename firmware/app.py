@@ -16,6 +16,7 @@ from firmware.core.confirmations import Confirmations
 from firmware.core.connector import Connector
 from firmware.core.lifecycle import Lifecycle
 from firmware.core.recovery import RESUMABLE, close_interrupted, stop_reason_after_restart
+from firmware.core.reservations import Reservations
 from firmware.core.safety import EnergyGate
 from firmware.core.services import Services
 from firmware.daemon.control_commands import ControlCommands
@@ -55,10 +56,12 @@ class App:
                       max_update=self.settings.integer("local_list_max_update")),
             AuthCache(self.store), self.settings, self.adapter)
         self.availability = Availability(self.store)
-        connectors = [Connector(n, d, self.gate, self.txs, self.settings, self.adapter, self.clock, self.availability)
+        self.reservations = Reservations(self.store, self.clock)
+        connectors = [Connector(n, d, self.gate, self.txs, self.settings, self.adapter, self.clock, self.availability,
+                                self.reservations)
                       for n, d in self.hardware.connectors.items()]
         self.charge_point = ChargePoint(connectors, self.hardware.shared_reader, self.authorizer, self.settings,
-                                        self.adapter, self.availability)
+                                        self.adapter, self.availability, self.reservations)
         self.lifecycle = Lifecycle(self.store)
         self.adapter.attach(Services(self.settings, self.authorizer, self.charge_point,
                                      Confirmations(self.txs, self.authorizer, self.charge_point), self.lifecycle))
@@ -92,7 +95,7 @@ class App:
                      self.config.charge_point.connectors, self.config.hardware.backend)
             async with asyncio.TaskGroup() as group:
                 tasks = [group.create_task(self.charge_point.run()), group.create_task(self.adapter.run()),
-                         group.create_task(self.clock.watch()),
+                         group.create_task(self.clock.watch()), group.create_task(self.reservations.run()),
                          group.create_task(self.systemd.watchdog(self.charge_point, self._status_line))]
                 await self.lifecycle.wait_stopping()
                 reason = self.lifecycle.stop_reason

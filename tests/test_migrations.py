@@ -4,13 +4,16 @@ queue keeps its order and its ids keep counting where they were."""
 
 import json
 import sqlite3
+import time
+from datetime import timedelta
 
 import pytest
 from sqlite_utils import Database
 
 from firmware.auth.idtag import AuthorizationStatus
-from firmware.clock import Clock, Trust
+from firmware.clock import Clock, Trust, utc_now
 from firmware.core.availability import Availability
+from firmware.core.reservations import Reservation, Reservations
 from firmware.persistence.db import Store
 from firmware.persistence.migrations import MIGRATIONS
 from firmware.settings import Settings
@@ -104,3 +107,38 @@ def test_schema_6_adds_availability_everything_operative_and_a_setting_survives_
     assert again.unavailable(2) and not again.unavailable(1)
     with pytest.raises(sqlite3.IntegrityError):
         Store(path).db.execute("INSERT INTO availability VALUES (3, 2)")
+
+
+def test_schema_7_adds_reservations_none_at_first_and_they_survive_reopening_until_they_expire(tmp_path):
+    """Migration 7 (OCPP 1.6 §5.13 ReserveNow): a schema-6 charger starts with no reservation; one made is kept
+    across a restart, replaced by its reservationId, and one whose expiryDate passed while stopped is gone at
+    start."""
+    path = tmp_path / "evsed.db"
+    connection = sqlite3.connect(path, isolation_level=None)
+    db = Database(connection)
+    for migration in MIGRATIONS[:6]:
+        migration(db)
+    db.execute("PRAGMA user_version = 6")
+    db.execute("INSERT INTO availability VALUES (2, 0)")
+    connection.close()
+
+    store = Store(path)
+    assert store.schema_version == len(MIGRATIONS) >= 7
+    assert store.db.execute("SELECT count(*) FROM reservations").fetchone() == (0,)
+    assert Availability(store).inoperative(2), "nothing else touched"
+    clock = Clock(Trust.RTC, "boot")
+    reservations = Reservations(store, clock)
+    assert reservations.all() == []
+    later = utc_now().replace(microsecond=0) + timedelta(hours=1)
+    reservations.put(Reservation(7, 1, "AA", later, "GROUP"))
+    reservations.put(Reservation(8, 0, "BB", later))
+    reservations.put(Reservation(7, 2, "CC", later))  # the same id replaces
+    reservations.put(Reservation(9, 1, "DD", utc_now() + timedelta(seconds=1)))
+    store.close()
+
+    time.sleep(1.5)  # reservation 9's expiryDate passes while "stopped"
+    again = Reservations(Store(path), clock)
+    assert again.all() == [Reservation(7, 2, "CC", later), Reservation(8, 0, "BB", later)]
+    assert Store(path).db.execute("SELECT id FROM reservations ORDER BY id").fetchall() == [(7,), (8,)]
+    with pytest.raises(sqlite3.IntegrityError):
+        Store(path).db.execute("INSERT INTO reservations VALUES (10, -1, 'EE', NULL, 'T')")

@@ -5,10 +5,13 @@ the EV; with the EV plugged the start is stored, then the contactor closes; mete
 sampled every MeterValueSampleInterval; a stop opens the contactor first, then records the end.
 A connector made unavailable (§5.2 ChangeAvailability, `firmware.core.availability`) starts nothing new; a
 transaction already running goes on until it ends. UnlockConnector (§5.18) ends the energy first, then releases
-the cable lock (`cut_energy_for_stop`, `release_lock`).
+the cable lock (`cut_energy_for_stop`, `release_lock`). A connector held by a reservation (§5.13, `held_by`, set by
+the charge point) shows Reserved and starts only for an idTag the reservation admits; the start that uses a
+reservation ends it in the same database transaction and carries its id in StartTransaction.
 """
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections.abc import Awaitable, Callable
@@ -19,6 +22,7 @@ from firmware.clock import Clock
 from firmware.core.availability import Availability
 from firmware.core.connector_state import ConnectorFacts, ConnectorState, ErrorCode, Fault, derive_state
 from firmware.core.ports import ConnectorReport, StatusPort
+from firmware.core.reservations import Reservation, Reservations
 from firmware.core.safety import EnergyGate
 from firmware.logs import masked
 from firmware.settings import Settings
@@ -103,8 +107,10 @@ class PendingStart:
 
 class Connector:
     def __init__(self, connector_id: int, devices: ConnectorDevices, gate: EnergyGate, txs: TransactionStore,
-                 settings: Settings, port: StatusPort, clock: Clock, availability: Availability | None = None) -> None:
-        """`availability`: the charge point's stored availability (None: always Operative)."""
+                 settings: Settings, port: StatusPort, clock: Clock, availability: Availability | None = None,
+                 reservations: Reservations | None = None) -> None:
+        """`availability`: the charge point's stored availability (None: always Operative); `reservations`: the
+        charge point's reservations, which a start may use (None: no reservations)."""
         self.id = connector_id
         self._clock = clock
         self.devices = devices
@@ -125,6 +131,10 @@ class Connector:
         self._energy_limit: asyncio.Task[None] | None = None
         self._session_lock = asyncio.Lock()
         self._availability = availability
+        self._reservations = reservations
+        self.held_by: Reservation | None = None
+        """The reservation holding this connector (OCPP 1.6 §5.13): one made for it, or one for connector 0 that
+        keeps it as the last connector free. Set by the charge point (`ChargePoint._hold`), which refreshes after."""
         self._ending = False
         """A stop has opened the contactor and is recording the end: nothing closes it again for this transaction."""
         self.on_state_changed: Callable[[], None] | None = None
@@ -138,7 +148,8 @@ class Connector:
         plug = self.devices.plug.state
         return ConnectorFacts(plugged=plug.plugged, ev_requesting=plug.requesting, transaction=self.tx is not None,
                               evse_offers_energy=not self.energy_withheld, awaiting_start=self.pending is not None,
-                              finishing=self.finishing, unavailable=self.unavailable, fault=self.fault)
+                              finishing=self.finishing, reserved=self.held_by is not None,
+                              unavailable=self.unavailable, fault=self.fault)
 
     @property
     def unavailable(self) -> bool:
@@ -183,6 +194,11 @@ class Connector:
         tap or scan the QR code second.
         """
         return self.tx is None and self.pending is None and self.fault is None and not self.unavailable
+
+    def admits(self, id_tag: str, parent_id_tag: str | None) -> bool:
+        """OCPP 1.6 §5.13: `id_tag` may start here: nothing holds this connector, or the reservation holding it
+        admits the idTag or its group (`Reservation.admits`)."""
+        return self.held_by is None or self.held_by.admits(id_tag, parent_id_tag)
 
     # --- starting -----------------------------------------------------------------------------
 
@@ -240,6 +256,11 @@ class Connector:
                 log.info("start refused, connector unavailable connector=%d idTag=%s", self.id, masked(id_tag))
                 self.clear_pending()
                 return
+            if not self.admits(id_tag, parent_id_tag):  # §5.13: reserved meanwhile for someone else
+                log.info("start refused, connector reserved for another idTag connector=%d idTag=%s "
+                         "reservation_id=%s", self.id, masked(id_tag), self.held_by and self.held_by.id)
+                self.clear_pending()
+                return
             if self.pending is not None:
                 self.pending.timer.cancel()
                 self.pending = None
@@ -249,11 +270,16 @@ class Connector:
                 await self.meter_failed(e)
                 return
             timestamp = self._clock.stamp()
-            self.tx = self._txs.begin(
-                self.id, id_tag, round(reading.energy_wh), timestamp,
-                self._sample(reading, "sampled_measurands", metering.ReadingContext.TRANSACTION_BEGIN, timestamp),
-                self._sample(reading, "stop_sampled_measurands", metering.ReadingContext.TRANSACTION_BEGIN, timestamp),
-                parent_id_tag)
+            reservation = (self._reservations.for_start(self.id, id_tag, parent_id_tag)
+                           if self._reservations is not None else None)
+            with (self._reservations.consuming(reservation) if self._reservations is not None
+                  else contextlib.nullcontext()):
+                self.tx = self._txs.begin(
+                    self.id, id_tag, round(reading.energy_wh), timestamp,
+                    self._sample(reading, "sampled_measurands", metering.ReadingContext.TRANSACTION_BEGIN, timestamp),
+                    self._sample(reading, "stop_sampled_measurands", metering.ReadingContext.TRANSACTION_BEGIN,
+                                 timestamp),
+                    parent_id_tag, reservation.id if reservation is not None else None)
             self.finishing = False
             self.energy_withheld = False
             self.devices.lock.lock()

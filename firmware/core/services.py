@@ -20,7 +20,8 @@ class Services:
     authorizer: Authorizer
     """Authorization: Local Authorization List and cache (1.6 LocalAuthListManagement, ClearCache)."""
     charge_point: ChargePoint
-    """Sessions: remote start and stop."""
+    """Sessions: remote start and stop, availability, the cable lock, reservations (1.6 Reservation: ReserveNow,
+    CancelReservation)."""
     confirmations: Confirmations
     """What the CSMS's confirmation of a queued transaction message means."""
     lifecycle: Lifecycle

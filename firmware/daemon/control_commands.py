@@ -72,7 +72,7 @@ class ControlCommands:
                 vendor_error_code=c.fault.vendor_error_code if c.fault else None,
                 awaiting_start=c.pending is not None,
                 contactor_changed_at=sim.connectors[c.id].contactor.changed_at if sim else None,
-                reservation_id=None))  # no reservations yet (ReserveNow is not implemented)
+                reservation_id=c.held_by.id if c.held_by is not None else None))
         link, connection = self._link, self._link.connection
         return DaemonState(
             charge_point=self._id, connectors=connectors,

@@ -29,8 +29,8 @@ class ConnectorView:
     contactor_changed_at: float | None = None
     """Simulated backend only: when the simulated contactor last moved (time.monotonic())."""
     reservation_id: int | None = None
-    """The reservation (OCPP 1.6 §5.13 ReserveNow) holding this connector. Always null for now: reservations are
-    not implemented yet."""
+    """The reservationId of the reservation (OCPP 1.6 §5.13 ReserveNow) holding this connector: one made for it, or
+    one made for connector 0 that keeps this connector as the last one free; null when none holds it."""
 
 
 @dataclass(frozen=True)

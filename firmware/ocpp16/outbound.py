@@ -28,9 +28,12 @@ class StartTransaction:
         self._confirmations = confirmations
 
     def request(self, message: OutboxMessage) -> Any:
+        """§4.8; reservationId when the start used a reservation (§5.13). A body queued before reservations
+        existed has no such key and is sent as it always was."""
         body = message.body
         return call.StartTransaction(connector_id=body["connector"], id_tag=body["id_tag"],
-                                     meter_start=body["meter_start"], timestamp=body["timestamp"])
+                                     meter_start=body["meter_start"], timestamp=body["timestamp"],
+                                     reservation_id=body.get("reservation_id"))
 
     def confirmed(self, message: OutboxMessage, response: Any) -> None:
         self._confirmations.start_confirmed(message, str(response.transaction_id),

@@ -3,8 +3,10 @@ changes are sent when.
 
 The table is OCPP 1.6 §4.9 (StatusNotification, "state transition overview"); its cell names (A2,
 B1, ...) are kept so the code can be read next to the spec. The `transitions` machine refuses any
-move the table does not allow. The core's `ConnectorState` is spelled as 1.6's ChargePointStatus, so
-the table is keyed by it.
+move the table does not allow. Reserved is entered only from Available (A7) or Faulted (I7): a connector a
+reservation still holds when its EV leaves (Preparing or Finishing) or that is made Operative again
+(Unavailable) reports Available first, then Reserved (B1/F1/H1, A7). The core's `ConnectorState` is
+spelled as 1.6's ChargePointStatus, so the table is keyed by it.
 
 OCPP 1.6 §9.1 MinimumStatusDuration: a status is reported only after it was stable that long; a
 status that returns to the last reported one within the window is never sent.
@@ -58,7 +60,9 @@ _NOT_PASSED_THROUGH = frozenset({ConnectorState.AVAILABLE, ConnectorState.RESERV
                                  ConnectorState.FAULTED, ConnectorState.CHARGING, ConnectorState.SUSPENDED_EV,
                                  ConnectorState.SUSPENDED_EVSE})
 """Statuses that say something to the driver or the CSMS, never just a step on the way elsewhere: the three
-inside a transaction are among them, as no transaction runs on the way. §4.9 has no Preparing → Unavailable cell
+inside a transaction are among them, as no transaction runs on the way. One exception: Available on the way to
+Reserved, since §4.9 lets a connector become Reserved only from Available (A7, "A Reserve Now message is received
+that reserves the connector") or Faulted (I7); B7, F7 and H7 are empty. §4.9 has no Preparing → Unavailable cell
 (B8 is empty): an EV plugged in without a transaction when the connector is made Inoperative (§5.2) goes B6
 Finishing, then F8 Unavailable, never through a Charging that did not happen."""
 
@@ -121,7 +125,8 @@ class StatusMachine:
         while queue and goal not in previous and goal is not start:
             here = queue.popleft()
             for step in self._table.get(here, {}):
-                passable = step is goal or step not in _NOT_PASSED_THROUGH
+                passable = (step is goal or step not in _NOT_PASSED_THROUGH
+                            or (step is ConnectorState.AVAILABLE and goal is ConnectorState.RESERVED))
                 if passable and step not in previous and step is not start:
                     previous[step] = here
                     queue.append(step)

@@ -169,6 +169,21 @@ def _v6(db: Database) -> None:
                " CHECK (operative IN (0, 1)))")
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
+def _v7(db: Database) -> None:
+    """Reservations (OCPP 1.6 §5.13 ReserveNow, §5.1 CancelReservation): one row per reservation in force, keyed by
+    the CSMS's reservationId, so a reservation survives restarts and power loss; connector 0 is "any connector".
+    expiry_date is the request's expiryDate as an RFC 3339 UTC text. No row: nothing reserved."""
+    db.execute(
+        """CREATE TABLE reservations (
+            id INTEGER PRIMARY KEY,
+            connector INTEGER NOT NULL CHECK (connector >= 0),
+            id_tag TEXT NOT NULL,
+            parent_id_tag TEXT,
+            expiry_date TEXT NOT NULL
+        )"""
+    )
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 
 

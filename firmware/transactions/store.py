@@ -63,9 +63,17 @@ class TransactionStore:
 
     def begin(self, connector: int, id_tag: str, meter_start: int, started_at: str,
               begin_sample: dict[str, Any] | None, stop_begin_sample: dict[str, Any] | None,
-              parent_id_tag: str | None = None) -> Transaction:
-        """Record a started transaction and queue StartTransaction (+ its Transaction.Begin values)."""
+              parent_id_tag: str | None = None, reservation_id: int | None = None) -> Transaction:
+        """Record a started transaction and queue StartTransaction (+ its Transaction.Begin values).
+
+        `reservation_id`: the reservation the start uses (OCPP 1.6 §5.13: sent in StartTransaction "to notify the
+        Central System that the reservation is terminated"); the body carries it only when there is one, so bodies
+        queued before reservations existed read the same."""
         begin_values = [stop_begin_sample] if stop_begin_sample else []
+        start_body: dict[str, Any] = {"connector": connector, "id_tag": id_tag, "meter_start": meter_start,
+                                      "timestamp": started_at}
+        if reservation_id is not None:
+            start_body["reservation_id"] = reservation_id
         with self._store.atomic() as db:
             ref = db["transactions"].insert(
                 {"connector": connector, "id_tag": id_tag, "meter_start": meter_start,
@@ -73,13 +81,11 @@ class TransactionStore:
                  "begin_values": json.dumps(begin_values)}
             ).last_pk
             assert isinstance(ref, int)
-            self._outbox.put(MessageKind.TRANSACTION_START, ref,
-                             {"connector": connector, "id_tag": id_tag, "meter_start": meter_start,
-                              "timestamp": started_at})
+            self._outbox.put(MessageKind.TRANSACTION_START, ref, start_body)
             if begin_sample is not None:
                 self._outbox.put(MessageKind.METER_VALUES, ref, {"connector": connector, "values": [begin_sample]})
-        log.info("transaction started connector=%d tx_ref=%d idTag=%s meterStart=%d",
-                 connector, ref, masked(id_tag), meter_start)
+        log.info("transaction started connector=%d tx_ref=%d idTag=%s meterStart=%d reservation_id=%s",
+                 connector, ref, masked(id_tag), meter_start, reservation_id)
         return Transaction(ref, connector, id_tag, meter_start, started_at, parent_id_tag=parent_id_tag,
                            begin_values=begin_values)
 

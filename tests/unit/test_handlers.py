@@ -219,5 +219,5 @@ def test_supported_feature_profiles_come_from_the_registered_handlers(tmp_path, 
     Ocpp16Adapter(config, settings, Outbox(store, Clock(Trust.RTC, "boot")), Clock(Trust.RTC, "boot"))
     answer = get_configuration.handle(Services(settings, *[None] * 4), key=["SupportedFeatureProfiles"])  # type: ignore[arg-type]
     assert answer.configuration_key == [{"key": "SupportedFeatureProfiles", "readonly": True,
-                                         "value": "Core,LocalAuthListManagement,RemoteTrigger"}]
-    assert HANDLERS.profiles() == ["Core", "LocalAuthListManagement", "RemoteTrigger"]
+                                         "value": "Core,LocalAuthListManagement,RemoteTrigger,Reservation"}]
+    assert HANDLERS.profiles() == ["Core", "LocalAuthListManagement", "RemoteTrigger", "Reservation"]

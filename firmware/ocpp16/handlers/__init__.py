@@ -7,6 +7,7 @@ call_result (docstring: the spec clause), and add its line here. `SupportedFeatu
 from ocpp.v16.enums import Action
 
 from firmware.ocpp16.handlers import (
+    cancel_reservation,
     change_availability,
     change_configuration,
     clear_cache,
@@ -15,6 +16,7 @@ from firmware.ocpp16.handlers import (
     get_local_list_version,
     remote_start_transaction,
     remote_stop_transaction,
+    reserve_now,
     reset,
     send_local_list,
     trigger_message,
@@ -24,6 +26,7 @@ from firmware.protocol.registry import Handler, Registry
 
 CORE = "Core"
 LOCAL_AUTH_LIST = "LocalAuthListManagement"
+RESERVATION = "Reservation"
 
 HANDLERS = Registry([
     Handler(Action.change_availability, change_availability.handle, CORE),
@@ -40,4 +43,6 @@ HANDLERS = Registry([
     Handler(Action.get_local_list_version, get_local_list_version.handle, LOCAL_AUTH_LIST),
     Handler(Action.send_local_list, send_local_list.handle, LOCAL_AUTH_LIST, fast_schema=True),
     Handler(Action.trigger_message, trigger_message.handle, "RemoteTrigger", then=trigger_message.then),
+    Handler(Action.reserve_now, reserve_now.handle, RESERVATION),
+    Handler(Action.cancel_reservation, cancel_reservation.handle, RESERVATION),
 ])
