@@ -39,13 +39,18 @@ def assert_healthy(d: Daemon) -> None:
 async def test_frames_nested_too_deep_or_with_unreadable_numbers_are_answered_and_the_link_stays(daemon, csms):
     """OCPP-J 1.6 §4.2.3: FormationViolation with the message id where it can be read; dropped otherwise.
     1000 levels of `[` (2 KB) ended the process with RecursionError; a 5000-digit integer raised
-    ValueError from the JSON parser."""
+    ValueError from the JSON parser; 1e400 (an infinite float) in a charging profile broke the library's
+    multipleOf check and dropped the link; a lone surrogate in an idTag was an InternalError."""
     deep = "[" * 1000 + "]" * 1000
     cases = {
         "deep-payload": f'[2,"deep-payload","DataTransfer",{{"vendorId":"x","data":{deep}}}]',
         "deep-unclosed": '[2,"deep-unclosed","DataTransfer",' + "{" * 2000,
         "big-int": '[2,"big-int","ChangeConfiguration",{"key":"HeartbeatInterval","value":' + "9" * 5000 + "}]",
         "nan": '[2,"nan","GetLocalListVersion",{"x":NaN}]',
+        "inf-limit": '[2,"inf-limit","RemoteStartTransaction",{"idTag":"X","chargingProfile":{"chargingSchedule":'
+                     '{"chargingSchedulePeriod":[{"limit":1e400}]}}}]',
+        "surrogate": '[2,"surrogate","SendLocalList",{"listVersion":3,"updateType":"Full","localAuthorizationList":'
+                     '[{"idTag":"\\ud800","idTagInfo":{"status":"Accepted"}}]}]',
     }
     for unique_id, frame in cases.items():
         reply = await csms.send_raw(CHARGE_POINT, frame, unique_id)

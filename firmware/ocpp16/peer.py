@@ -136,7 +136,7 @@ class Ocpp16Peer(LibraryChargePoint):
                 raise error
             answer = self._refusal(handler) or self._carry_out(handler, msg, msg.payload)
         else:
-            await validate_payload(msg, self._ocpp_version)
+            await _validated(msg, self._ocpp_version)
             answer = self._refusal(handler) or self._carry_out(handler, msg, **camel_to_snake_case(msg.payload))
         return answer, snake_to_camel_case(remove_nones(serialize_as_dict(answer)))
 
@@ -177,6 +177,17 @@ class Ocpp16Peer(LibraryChargePoint):
         if isinstance(response, CallError):
             raise _refusal(response)
         return await _result(action, response, self._ocpp_version)
+
+
+async def _validated(msg: Call, version: str) -> None:
+    """The library's schema check of a CSMS request. Its OCPPErrors are the 1.6 CALLERRORs (`ocpp16_error`);
+    anything else it raises on a payload it cannot check is FormationViolation, not a fault of ours."""
+    try:
+        await validate_payload(msg, version)
+    except OCPPError:
+        raise
+    except Exception as e:
+        raise FormationViolationError(details={"cause": f"payload could not be checked: {summary(e)}"}) from None
 
 
 def _refusal(error: CallError) -> OCPPError:

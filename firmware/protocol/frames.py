@@ -3,11 +3,13 @@
 OCPP-J (1.6 §4.1, 2.0.1 part 4 §4): a frame is a JSON array `[MessageTypeId, UniqueId, ...]`. A hostile or
 broken CSMS can send anything, so nothing here raises anything but `BadFrame`: nesting is bounded before the
 JSON parser runs (a 2 KB `[[[[…` would exhaust its recursion), and numbers must be numbers JSON allows
-(no NaN or Infinity, no integer the interpreter refuses to convert). What a `BadFrame` is answered with is
+(no NaN or Infinity, no number beyond a float's range, no integer the interpreter refuses to convert) and
+strings must be Unicode text (no lone surrogate). What a `BadFrame` is answered with is
 the adapter's business (its CALLERROR codes); `call_id` reads the id to answer when one can be read.
 """
 
 import json
+import math
 import re
 from typing import Any
 
@@ -21,6 +23,7 @@ MAX_NESTING = 16
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _BRACKET = re.compile(r"[\[\]{}]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _CALL_ID = re.compile(r'\s*\[\s*2\s*,\s*"((?:[^"\\]|\\.){1,64})"')
 
 
@@ -49,6 +52,25 @@ def _no_constant(name: str) -> Any:
     raise BadFrame("format", f"{name} is not a JSON number")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # 1e400: a JSON number no float holds (the library's checks would fail on infinity)
+        raise BadFrame("format", f"number {text[:20]} out of range")
+    return value
+
+
+def _lone_surrogate(text: str, frame: Any) -> bool:
+    """Whether a string in the frame holds half a UTF-16 surrogate pair (`"\\ud800"`): not Unicode text,
+    it cannot be stored or sent on. Looked for only when the frame has such an escape at all."""
+    if _SURROGATE_ESCAPE.search(text) is None:
+        return False
+    try:
+        json.dumps(frame, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def parse(raw: str | bytes) -> Message:
     """The message a frame carries; raises BadFrame."""
     try:
@@ -58,9 +80,11 @@ def parse(raw: str | bytes) -> Message:
     if too_deep(text):
         raise BadFrame("nesting", f"nested more than {MAX_NESTING} levels deep")
     try:
-        frame = json.loads(text, parse_constant=_no_constant)
+        frame = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
     except ValueError as e:  # JSONDecodeError, and integers with more digits than int() converts
         raise BadFrame("format", f"not JSON: {str(e)[:80]}") from None
+    if _lone_surrogate(text, frame):
+        raise BadFrame("format", "a string holds a lone UTF-16 surrogate")
     if not isinstance(frame, list) or not frame:
         raise BadFrame("structure", "frame is not a JSON array with a MessageTypeId")
     kinds: dict[object, type[Message]] = {MessageType.Call: Call, MessageType.CallResult: CallResult,
