@@ -100,6 +100,12 @@ def test_remote_start_passes_connector_and_idtag_and_answers_the_core_verdict(se
     assert services.charge_point.calls[-1] == ("start", (None, "QR1234"))
 
 
+@pytest.mark.parametrize("id_tag", ["", "   "])
+def test_remote_start_with_an_empty_id_tag_is_rejected_without_asking_the_core(services, id_tag):
+    assert remote_start_transaction.handle(services, id_tag=id_tag, connector_id=1).status == "Rejected"
+    assert services.charge_point.calls == []
+
+
 def test_remote_stop_looks_the_transaction_up_by_the_csms_id_as_text(services):
     assert remote_stop_transaction.handle(services, transaction_id=1001).status == "Accepted"
     assert services.charge_point.calls == [("stop", "1001")]
