@@ -45,7 +45,9 @@ setup(
         # without them those tests are skipped with the reason (and fail under CI).
         "test": ["pytest==9.2.0", "pytest-asyncio==1.5.0", "ruff==0.17.6", "nfcpy==1.0.4",
                  # property and fuzz tests: random event sequences, and frames drawn from the 1.6 JSON schemas
-                 "hypothesis==6.170.0", "hypothesis-jsonschema==0.23.1"],
+                 "hypothesis==6.170.0", "hypothesis-jsonschema==0.23.1",
+                 # the suite runs on both cores, one test file per worker (most of its time is waiting)
+                 "pytest-xdist==3.8.0"],
     },
     entry_points={"console_scripts": ["evsed = firmware.cli.main:main"]},
     classifiers=[

@@ -162,6 +162,7 @@ async def test_inoperative_cancels_a_start_waiting_for_the_ev(daemon, csms):
     result = await csms.call(CHARGE_POINT, call.RemoteStartTransaction(id_tag="QR0003", connector_id=1))
     assert result.status == "Accepted"
     await daemon.wait_state(1, status="Preparing", awaiting_start=True)
+    await status_reported(csms, 1, "Preparing")  # the CSMS has it before the mark
     mark = len(csms.received)
     assert await change(csms, 1, INOPERATIVE) == "Accepted", "a waiting start is no transaction"
     await status_reported(csms, 1, "Unavailable", after=mark)
