@@ -12,31 +12,18 @@ from ocpp.v16.enums import AvailabilityType
 from firmware.core.connector_state import ConnectorState as Status
 from firmware.ocpp16.status import StatusMachine
 from tests.conftest import CHARGE_POINT
+from tests.ocpp_steps import change, logged, status_reported, statuses
 
 CARD = "04A1B2C3"
 INOPERATIVE, OPERATIVE = AvailabilityType.inoperative, AvailabilityType.operative
 
 
-async def change(csms, connector_id: int, kind: AvailabilityType) -> str:
-    return (await csms.call(CHARGE_POINT, call.ChangeAvailability(connector_id=connector_id, type=kind))).status
 
 
-def statuses(csms, connector_id: int, after: int = 0) -> list[str]:
-    """The statuses the CSMS was told for `connector_id`, from message index `after` on."""
-    return [m.payload["status"] for m in csms.received[after:]
-            if m.action == "StatusNotification" and m.payload["connectorId"] == connector_id]
 
 
-async def status_reported(csms, connector_id: int, status: str, after: int = 0, within: float = 10.0):
-    return await csms.wait_for("StatusNotification", within=within, after=after,
-                               where=lambda p: p["connectorId"] == connector_id and p["status"] == status)
 
 
-async def logged(daemon, text: str, within: float = 5.0) -> None:
-    """Wait (bounded) until the daemon's log holds `text`: the proof that a refused request was handled."""
-    async with asyncio.timeout(within):
-        while text not in daemon.log():
-            await asyncio.sleep(0.05)
 
 
 async def test_inoperative_connector_is_unavailable_and_refuses_cards_and_remote_starts(daemon, csms):

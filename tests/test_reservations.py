@@ -37,6 +37,7 @@ from firmware.transactions.store import TransactionStore
 from hal.sim import SimStation
 from tests.clocks import RTC_CLOCK
 from tests.conftest import CHARGE_POINT
+from tests.ocpp_steps import change, logged, status_reported, statuses
 
 OWNER = "04AA0001"
 """The reserved idTag (a card UID as the simulated reader reports it)."""
@@ -60,25 +61,12 @@ async def cancel(csms, reservation_id: int) -> str:
     return (await csms.call(CHARGE_POINT, call.CancelReservation(reservation_id=reservation_id))).status
 
 
-async def change(csms, connector_id: int, kind: AvailabilityType) -> str:
-    return (await csms.call(CHARGE_POINT, call.ChangeAvailability(connector_id=connector_id, type=kind))).status
 
 
-def statuses(csms, connector_id: int, after: int = 0) -> list[str]:
-    return [m.payload["status"] for m in csms.received[after:]
-            if m.action == "StatusNotification" and m.payload["connectorId"] == connector_id]
 
 
-async def status_reported(csms, connector_id: int, status: str, after: int = 0, within: float = 10.0):
-    return await csms.wait_for("StatusNotification", within=within, after=after,
-                               where=lambda p: p["connectorId"] == connector_id and p["status"] == status)
 
 
-async def logged(daemon, text: str, within: float = 5.0) -> None:
-    """Wait (bounded) until the daemon's log holds `text`: the proof that a refused request was handled."""
-    async with asyncio.timeout(within):
-        while text not in daemon.log():
-            await asyncio.sleep(0.05)
 
 
 async def tap(daemon, uid: str, connector: int | None) -> None:
