@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from ocpp.v16 import call
 
+from firmware.protocol.frames import MAX_NESTING, too_deep
 from tests.conftest import CHARGE_POINT, Daemon
 
 TRACEBACK = "Traceback"
@@ -61,6 +62,19 @@ async def test_frames_nested_too_deep_or_with_unreadable_numbers_are_answered_an
     await probe(csms)
     assert csms.connections == 1
     assert_healthy(daemon)
+
+
+@pytest.mark.parametrize(("text", "deep"), [
+    ("[" * (MAX_NESTING + 1) + "]" * (MAX_NESTING + 1), True),
+    ("[" * MAX_NESTING + "]" * MAX_NESTING, False),
+    ('["' + "[{" * 500 + '"]', False),  # brackets inside a string do not nest
+    (r'["\\"' + ",[" * (MAX_NESTING + 1) + "]" * (MAX_NESTING + 2), True),  # `"\\"` is a whole string
+    (r'["\"' + "[" * 40 + '"]', False),  # an escaped quote does not end the string
+    ('["é€' + "[" * 40 + r'", "\ud800' + "{" * 40 + '"]', False),  # non-ASCII and escapes inside strings
+    ('[{"a":' * 9 + "1" + "}]" * 9, True),
+])
+def test_the_nesting_check_counts_only_brackets_outside_strings(text: str, deep: bool):
+    assert too_deep(text) is deep
 
 
 async def test_stale_answers_and_answers_that_break_the_schema_end_nothing(make_daemon, csms):

@@ -21,8 +21,10 @@ MAX_NESTING = 16
 """Arrays and objects inside one another, the frame's own array included. OCPP's deepest messages
 (1.6 SetChargingProfile, 2.0.1 SetChargingProfile and NotifyEVChargingNeeds) nest fewer than 10."""
 
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_BRACKET = re.compile(r"[\[\]{}]")
+_ESCAPE = re.compile(r"\\.", re.DOTALL)
+_NOT_STRUCTURE = bytes(code for code in range(256) if code not in b'[]{}"')
+"""Every byte but brackets and quotes (UTF-8 never puts an ASCII byte inside a multi-byte character)."""
+_OPENING = frozenset(b"[{")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _CALL_ID = re.compile(r'\s*\[\s*2\s*,\s*"((?:[^"\\]|\\.){1,64})"')
 
@@ -37,12 +39,17 @@ class BadFrame(Exception):
 
 
 def too_deep(text: str, limit: int = MAX_NESTING) -> bool:
-    """Whether `text` nests arrays and objects more than `limit` deep (brackets inside strings ignored)."""
+    """Whether `text` nests arrays and objects more than `limit` deep (brackets inside strings ignored).
+
+    Linear and cheap on a 1.4 MB SendLocalList (a few ms): escapes go first (so `\\"` cannot end a string),
+    then everything but brackets and quotes, then what stands between quotes; the brackets left are counted."""
     if text.count("[") + text.count("{") <= limit:
         return False
+    if "\\" in text:
+        text = _ESCAPE.sub("", text)
     depth = 0
-    for bracket in _BRACKET.findall(_STRING.sub("", text)):
-        depth += 1 if bracket in "[{" else -1
+    for byte in b"".join(text.encode(errors="replace").translate(None, _NOT_STRUCTURE).split(b'"')[::2]):
+        depth += 1 if byte in _OPENING else -1
         if depth > limit:
             return True
     return False
