@@ -26,6 +26,7 @@ from firmware.daemon.systemd import Systemd
 from firmware.ocpp16 import keys
 from firmware.persistence.db import Store
 from firmware.settings import Settings
+from firmware.smart_charging.controller import SmartCharging
 from firmware.transactions.outbox import Outbox
 from firmware.transactions.store import TransactionStore
 from firmware.transactions.timestamps import resolve_stored
@@ -57,14 +58,19 @@ class App:
             AuthCache(self.store), self.settings, self.adapter)
         self.availability = Availability(self.store)
         self.reservations = Reservations(self.store, self.clock)
+        self.smart_charging = SmartCharging(self.store, self.settings, self.clock, list(self.hardware.connectors),
+                                            config.charge_point.max_current_a)
         connectors = [Connector(n, d, self.gate, self.txs, self.settings, self.adapter, self.clock, self.availability,
-                                self.reservations)
+                                self.reservations, self.smart_charging)
                       for n, d in self.hardware.connectors.items()]
+        for c in connectors:
+            self.smart_charging.attach(c.id, c.limit_changed)
         self.charge_point = ChargePoint(connectors, self.hardware.shared_reader, self.authorizer, self.settings,
                                         self.adapter, self.availability, self.reservations)
         self.lifecycle = Lifecycle(self.store)
         self.adapter.attach(Services(self.settings, self.authorizer, self.charge_point,
-                                     Confirmations(self.txs, self.authorizer, self.charge_point), self.lifecycle))
+                                     Confirmations(self.txs, self.authorizer, self.charge_point), self.lifecycle,
+                                     self.smart_charging))
         commands = ControlCommands(config.charge_point.id, self.charge_point, self.hardware, self.authorizer,
                                    self.outbox, self.adapter)
         self.control = ControlServer(config.control_socket, commands.handlers())
@@ -96,6 +102,7 @@ class App:
             async with asyncio.TaskGroup() as group:
                 tasks = [group.create_task(self.charge_point.run()), group.create_task(self.adapter.run()),
                          group.create_task(self.clock.watch()), group.create_task(self.reservations.run()),
+                         group.create_task(self.smart_charging.run()),
                          group.create_task(self.systemd.watchdog(self.charge_point, self._status_line))]
                 await self.lifecycle.wait_stopping()
                 reason = self.lifecycle.stop_reason

@@ -68,6 +68,15 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def parse_time(text: str) -> datetime | None:
+    """An OCPP dateTime as an aware UTC datetime; None when unreadable (a date without a zone is UTC)."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+
+
 def now_iso() -> str:
     """The system clock's time, for what is never sent as an event time (log and record keeping)."""
     return iso(utc_now())

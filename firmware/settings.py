@@ -116,6 +116,14 @@ WEEK = 7 * DAY
 CONNECTORS_MAX = 16
 """The most connectors a config file may declare (`[charge_point] connectors`)."""
 
+PROFILE_STACK_LEVELS = 10
+"""The highest stackLevel a charging profile may have (OCPP 1.6 §9.4 ChargeProfileMaxStackLevel)."""
+SCHEDULE_PERIODS = 96
+"""The most periods one charging schedule may have (§9.4 ChargingScheduleMaxPeriods): a day in quarter hours."""
+CHARGING_PROFILES = 32
+"""The most charging profiles installed at once (§9.4 MaxChargingProfilesInstalled): every purpose at every
+stack level for a few connectors; each is evaluated at every schedule boundary."""
+
 PHASE_ROTATIONS = ("NotApplicable", "Unknown", "RST", "RTS", "SRT", "STR", "TRS", "TSR")
 """OCPP 1.6 §9.1 ConnectorPhaseRotation: how a connector's phases are wired to the meter (or the grid)."""
 
@@ -159,6 +167,14 @@ SETTINGS: dict[str, SettingSpec] = {
         SettingSpec("transaction_message_retry_interval_s", int, 30, minimum=0, maximum=HOUR),
         SettingSpec("unlock_on_ev_disconnect", bool, True),
         SettingSpec("websocket_ping_interval_s", int, 30, minimum=0, maximum=HOUR),
+        SettingSpec("max_profile_stack_level", int, PROFILE_STACK_LEVELS, readonly=True,
+                    minimum=PROFILE_STACK_LEVELS, maximum=PROFILE_STACK_LEVELS),
+        SettingSpec("charging_rate_units", str, "Current,Power", readonly=True),
+        SettingSpec("max_schedule_periods", int, SCHEDULE_PERIODS, readonly=True,
+                    minimum=SCHEDULE_PERIODS, maximum=SCHEDULE_PERIODS),
+        SettingSpec("max_charging_profiles", int, CHARGING_PROFILES, readonly=True,
+                    minimum=CHARGING_PROFILES, maximum=CHARGING_PROFILES),
+        SettingSpec("phase_switching_supported", bool, False, readonly=True),
     )
 }
 """Every setting. `protocol_features` is what the configured protocol adapter implements (OCPP 1.6:

@@ -48,6 +48,12 @@ SPEC_KEYS: dict[str, tuple[bool, str]] = {
     "SendLocalListMaxLength": (True, "R"),
     # §9.3 Reservation Profile
     "ReserveConnectorZeroSupported": (False, "R"),
+    # §9.4 Smart Charging Profile
+    "ChargeProfileMaxStackLevel": (True, "R"),
+    "ChargingScheduleAllowedChargingRateUnit": (True, "R"),
+    "ChargingScheduleMaxPeriods": (True, "R"),
+    "ConnectorSwitch3to1PhaseSupported": (False, "R"),
+    "MaxChargingProfilesInstalled": (True, "R"),
 }
 NOT_OFFERED = {"BlinkRepeat", "LightIntensity"}
 """Optional §9.1 keys for a light evsed cannot blink or dim on request."""

@@ -17,14 +17,16 @@ from typing import Any
 
 from firmware.auth.authorizer import Authorizer
 from firmware.auth.idtag import IdTagInfo, same_id_tag
+from firmware.clock import parse_time
 from firmware.core.availability import CHARGE_POINT, Availability, AvailabilityChange
 from firmware.core.connector import Connector
 from firmware.core.connector_state import ConnectorState, ErrorCode
 from firmware.core.ports import ConnectorReport, StatusPort
-from firmware.core.reservations import ANY_CONNECTOR, Reservation, ReservationOutcome, Reservations, parse_expiry
+from firmware.core.reservations import ANY_CONNECTOR, Reservation, ReservationOutcome, Reservations
 from firmware.core.supervision import Supervisor
 from firmware.logs import masked
 from firmware.settings import Settings
+from firmware.smart_charging.profiles import Profile
 from firmware.transactions.store import StopReason
 from hal import CardReader, LedPattern, PlugState
 
@@ -198,7 +200,7 @@ class ChargePoint:
             log.info("reservation rejected, no such connector here reservation_id=%d connector=%d", reservation_id,
                      connector_id)
             outcome = ReservationOutcome.REJECTED
-        elif (expiry := parse_expiry(expiry_date)) is None or self._reservations.past(expiry):
+        elif (expiry := parse_time(expiry_date)) is None or self._reservations.past(expiry):
             log.info("reservation rejected, expiry unreadable or past reservation_id=%d expiry=%r", reservation_id,
                      expiry_date[:40])
             outcome = ReservationOutcome.REJECTED
@@ -329,10 +331,11 @@ class ChargePoint:
                             and c.pending.authorized and not c.devices.plug.state.plugged
                             and connector.admits(c.pending.id_tag, c.pending.parent_id_tag)), None)
             if movable is not None and movable.pending is not None:
-                id_tag, parent_id_tag = movable.pending.id_tag, movable.pending.parent_id_tag
+                pending = movable.pending
                 movable.clear_pending()
-                log.info("authorized idTag follows the EV connector=%d idTag=%s", connector.id, masked(id_tag))
-                await connector.start(id_tag, parent_id_tag)
+                log.info("authorized idTag follows the EV connector=%d idTag=%s", connector.id,
+                         masked(pending.id_tag))
+                await connector.start(pending.id_tag, pending.parent_id_tag, pending.tx_profile)
         await connector.on_plug(state)
 
     def _movable(self, connector_id: int | None, target: Connector) -> bool:
@@ -400,8 +403,9 @@ class ChargePoint:
             return
         await target.begin(id_tag, parent_id_tag, movable=self._movable(connector_id, target))
 
-    def remote_start(self, connector_id: int | None, id_tag: str) -> bool:
-        """RemoteStartTransaction: True (Accepted) when a free connector takes the start.
+    def remote_start(self, connector_id: int | None, id_tag: str, tx_profile: Profile | None = None) -> bool:
+        """RemoteStartTransaction: True (Accepted) when a free connector takes the start; `tx_profile` (checked by
+        the caller) becomes the transaction's TxProfile when it starts (§5.11).
 
         OCPP 1.6 §5.11: an unknown connector, or one with a transaction running, is Rejected; so is an
         unavailable one (§5.2: it does not allow any charging), and one held by a reservation (§5.13) that does not
@@ -423,7 +427,7 @@ class ChargePoint:
                      "reservation_id=%s", target.id, masked(id_tag), target.held_by and target.held_by.id)
             return False
         target.hold(id_tag, parent_id_tag, authorized=not authorize_first,
-                    movable=self._movable(connector_id, target))
+                    movable=self._movable(connector_id, target), tx_profile=tx_profile)
         self.spawn(self._remote_start(target, id_tag, authorize_first))
         log.info("remote start accepted connector=%d idTag=%s", target.id, masked(id_tag))
         return True

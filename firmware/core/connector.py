@@ -15,7 +15,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Concatenate, ParamSpec
 
 from firmware.clock import Clock
@@ -26,6 +26,8 @@ from firmware.core.reservations import Reservation, Reservations
 from firmware.core.safety import EnergyGate
 from firmware.logs import masked
 from firmware.settings import Settings
+from firmware.smart_charging.controller import SmartCharging
+from firmware.smart_charging.profiles import Profile
 from firmware.transactions import metering
 from firmware.transactions.store import StopReason, Transaction, TransactionStore
 from hal import (
@@ -41,6 +43,7 @@ from hal import (
     StatusLed,
     TetheredCable,
 )
+from hal.pilot import MIN_CURRENT_A, ChargingPilot, UnwiredPilot
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +89,8 @@ class ConnectorDevices:
     """A reader that belongs to this connector only (besides the charge point's shared one)."""
     feedback_timeout_s: float = 0.5
     """How long the contactor's feedback may disagree with its command (see `firmware.core.supervision`)."""
+    pilot: ChargingPilot = field(default_factory=UnwiredPilot)
+    """The current offered to the EV (smart charging limits); unwired: shown, not enforced."""
 
 
 class BackwardsReading(MeterError):
@@ -103,14 +108,17 @@ class PendingStart:
     authorized: bool
     movable: bool
     """Not tied to this connector: the EV may plug into any free connector (shared reader)."""
+    tx_profile: Profile | None = None
+    """The TxProfile that came with RemoteStartTransaction (OCPP 1.6 §5.11), installed with the start."""
 
 
 class Connector:
     def __init__(self, connector_id: int, devices: ConnectorDevices, gate: EnergyGate, txs: TransactionStore,
                  settings: Settings, port: StatusPort, clock: Clock, availability: Availability | None = None,
-                 reservations: Reservations | None = None) -> None:
+                 reservations: Reservations | None = None, limits: SmartCharging | None = None) -> None:
         """`availability`: the charge point's stored availability (None: always Operative); `reservations`: the
-        charge point's reservations, which a start may use (None: no reservations)."""
+        charge point's reservations, which a start may use (None: no reservations); `limits`: smart charging, told
+        of each session and telling back its limit (`limit_changed`; None: no limits)."""
         self.id = connector_id
         self._clock = clock
         self.devices = devices
@@ -124,6 +132,9 @@ class Connector:
         self.fault: Fault | None = None
         self.energy_withheld = False
         """The CSMS refused the transaction's idTag after it started (StartTransaction.conf)."""
+        self._limits = limits
+        self.limit_a: float | None = None
+        """The smart charging limit of the running transaction, amperes per phase (None: none applies)."""
         self.last_energy_wh: float | None = None
         self.reader_problem: str | None = None
         """What is wrong with this connector's own card reader, if anything (reported as ReaderFailure)."""
@@ -147,9 +158,25 @@ class Connector:
     def facts(self) -> ConnectorFacts:
         plug = self.devices.plug.state
         return ConnectorFacts(plugged=plug.plugged, ev_requesting=plug.requesting, transaction=self.tx is not None,
-                              evse_offers_energy=not self.energy_withheld, awaiting_start=self.pending is not None,
+                              evse_offers_energy=not self.energy_withheld and not self.paused_by_limit,
+                              awaiting_start=self.pending is not None,
                               finishing=self.finishing, reserved=self.held_by is not None,
                               unavailable=self.unavailable, fault=self.fault)
+
+    @property
+    def paused_by_limit(self) -> bool:
+        """OCPP 1.6 §4.9 SuspendedEVSE "due to a smart charging restriction": the transaction's limit is below
+        what the pilot can offer (IEC 61851: 6 A), so the EV may not draw energy now."""
+        return self.tx is not None and self.limit_a is not None and self.limit_a < MIN_CURRENT_A
+
+    def limit_changed(self, amps: float | None) -> None:
+        """Smart charging's limit for this connector's transaction (None: none applies) goes to the pilot."""
+        paused = self.paused_by_limit
+        self.limit_a = amps if self.tx is not None else None
+        if self.tx is not None:
+            self.devices.pilot.offer(self.limit_a)
+        if self.paused_by_limit != paused:  # (a start in progress refreshes once it is complete)
+            self.refresh()
 
     @property
     def unavailable(self) -> bool:
@@ -202,13 +229,14 @@ class Connector:
 
     # --- starting -----------------------------------------------------------------------------
 
-    def hold(self, id_tag: str, parent_id_tag: str | None = None, *, authorized: bool, movable: bool = False) -> None:
+    def hold(self, id_tag: str, parent_id_tag: str | None = None, *, authorized: bool, movable: bool = False,
+             tx_profile: Profile | None = None) -> None:
         """Keep `id_tag` waiting for the EV for the connection timeout (OCPP 1.6 §9.1 ConnectionTimeOut)."""
         if self.pending is not None:
             self.pending.timer.cancel()
         timer = asyncio.create_task(self._expire_pending(asyncio.get_running_loop().time()),
                                     name=f"pending-{self.id}")
-        self.pending = PendingStart(id_tag, parent_id_tag, timer, authorized, movable)
+        self.pending = PendingStart(id_tag, parent_id_tag, timer, authorized, movable, tx_profile)
         self.finishing = False
         self.refresh()
 
@@ -244,11 +272,12 @@ class Connector:
             self.hold(id_tag, parent_id_tag, authorized=True, movable=movable)
 
     @guarded
-    async def start(self, id_tag: str, parent_id_tag: str | None = None) -> None:
+    async def start(self, id_tag: str, parent_id_tag: str | None = None, tx_profile: Profile | None = None) -> None:
         """Store the transaction, then close the contactor."""
-        await self._start(id_tag, parent_id_tag)
+        await self._start(id_tag, parent_id_tag, tx_profile)
 
-    async def _start(self, id_tag: str, parent_id_tag: str | None) -> None:
+    async def _start(self, id_tag: str, parent_id_tag: str | None, tx_profile: Profile | None = None) -> None:
+        """`tx_profile`: a RemoteStartTransaction's TxProfile (else this connector's pending start's, if any)."""
         async with self._session_lock:
             if self.tx is not None or self.fault is not None or not self.devices.plug.state.plugged:
                 return
@@ -262,6 +291,7 @@ class Connector:
                 self.clear_pending()
                 return
             if self.pending is not None:
+                tx_profile = tx_profile or self.pending.tx_profile
                 self.pending.timer.cancel()
                 self.pending = None
             try:
@@ -280,6 +310,8 @@ class Connector:
                     self._sample(reading, "stop_sampled_measurands", metering.ReadingContext.TRANSACTION_BEGIN,
                                  timestamp),
                     parent_id_tag, reservation.id if reservation is not None else None)
+                if self._limits is not None:  # the RemoteStart's TxProfile is stored with the start
+                    self._limits.session_started(self.id, self.tx, tx_profile)
             self.finishing = False
             self.energy_withheld = False
             self.devices.lock.lock()
@@ -293,6 +325,8 @@ class Connector:
         connector made Inoperative meanwhile: that change was Scheduled and applies when this transaction ends."""
         async with self._session_lock:
             self.tx, self.last_energy_wh = tx, last_energy_wh
+            if self._limits is not None:
+                self._limits.session_started(self.id, tx)
             self.devices.lock.lock()
             self._energize()
             self._sampler = asyncio.create_task(self._sample_periodically(tx), name=f"sampler-{self.id}")
@@ -318,6 +352,7 @@ class Connector:
         return reading
 
     def _energize(self) -> None:
+        self.devices.pilot.offer(self.limit_a)
         self._gate.close(self.id, authorized_transaction=self.tx is not None and not self.energy_withheld,
                          plugged=self.devices.plug.state.plugged)
 
@@ -386,6 +421,9 @@ class Connector:
                 self._sample(reading, "stop_sampled_measurands", end, timestamp) if reading else None)
             self.tx = None
             self.energy_withheld = False
+            self.devices.pilot.offer(0.0)
+            if self._limits is not None:
+                self._limits.session_ended(self.id)
             self.finishing = self.devices.plug.state.plugged
             keep_locked = (reason is StopReason.EV_DISCONNECTED
                            and not self._settings.flag("unlock_on_ev_disconnect"))

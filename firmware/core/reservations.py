@@ -19,11 +19,11 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from firmware.auth.idtag import same_id_tag
-from firmware.clock import Clock, iso
+from firmware.clock import Clock, iso, parse_time
 from firmware.logs import masked
 from firmware.persistence.db import Store
 
@@ -76,15 +76,6 @@ class Reservation:
         return same_id_tag(id_tag, self.id_tag) or same_id_tag(parent_id_tag, self.parent_id_tag)
 
 
-def parse_expiry(text: str) -> datetime | None:
-    """An OCPP dateTime as an aware UTC datetime; None when unreadable (a date without a zone is UTC)."""
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
-
-
 class Reservations:
     """The reservations in force: stored, read at start (those expired meanwhile deleted), ended by `run` at their
     expiryDate, by a start that uses them (`consuming`) or by `end` (CancelReservation, a Faulted or Unavailable
@@ -105,7 +96,7 @@ class Reservations:
         now = clock.now()
         for row in store.db.execute(
                 "SELECT id, connector, id_tag, expiry_date, parent_id_tag FROM reservations ORDER BY id").fetchall():
-            expiry = parse_expiry(row[3])
+            expiry = parse_time(row[3])
             reservation = Reservation(row[0], row[1], row[2], expiry or now, row[4])
             if expiry is None or expiry <= now:
                 with store.atomic():

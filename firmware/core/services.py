@@ -11,6 +11,7 @@ from firmware.core.chargepoint import ChargePoint
 from firmware.core.confirmations import Confirmations
 from firmware.core.lifecycle import Lifecycle
 from firmware.settings import Settings
+from firmware.smart_charging.controller import SmartCharging
 
 
 @dataclass(frozen=True)
@@ -26,3 +27,6 @@ class Services:
     """What the CSMS's confirmation of a queued transaction message means."""
     lifecycle: Lifecycle
     """Stop and Reset."""
+    smart_charging: SmartCharging
+    """Charging profiles and the limits they set (1.6 SmartCharging: Set/ClearChargingProfile,
+    GetCompositeSchedule, RemoteStartTransaction's chargingProfile)."""

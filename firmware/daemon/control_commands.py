@@ -14,7 +14,7 @@ from firmware.daemon.selftest import Check, check_devices
 from firmware.daemon.state import AuthorizationView, ConnectorView, DaemonState, LinkView, OutboxView
 from firmware.protocol.connection import Connection
 from firmware.transactions.outbox import Outbox
-from hal import MeterError
+from hal import MeterError, MeterReading
 from hal.sim import SimConnector, SimStation
 
 log = logging.getLogger(__name__)
@@ -56,9 +56,10 @@ class ControlCommands:
         connectors = []
         for c in self._charge_point.connectors.values():
             try:
-                energy_wh: float | None = (await c.devices.meter.read()).energy_wh
+                reading: MeterReading | None = await c.devices.meter.read()
             except MeterError:
-                energy_wh = None
+                reading = None
+            energy_wh = reading.energy_wh if reading else None
             plug = c.devices.plug.state
             sim = self._hardware.sim
             connectors.append(ConnectorView(
@@ -72,7 +73,8 @@ class ControlCommands:
                 vendor_error_code=c.fault.vendor_error_code if c.fault else None,
                 awaiting_start=c.pending is not None,
                 contactor_changed_at=sim.connectors[c.id].contactor.changed_at if sim else None,
-                reservation_id=c.held_by.id if c.held_by is not None else None))
+                reservation_id=c.held_by.id if c.held_by is not None else None, offered_current_a=c.limit_a,
+                power_w=reading.power_w if reading else None))
         link, connection = self._link, self._link.connection
         return DaemonState(
             charge_point=self._id, connectors=connectors,

@@ -14,6 +14,7 @@ from pathlib import Path
 from firmware.config_file import Config, ConnectorHardware, HardwareSection, MeterSection, ReaderSection
 from firmware.core.connector import ConnectorDevices
 from hal import CardReader, EnergyMeter, NoLed, StatusLed, TetheredCable
+from hal.pilot import ChargingPilot, UnwiredPilot
 from hal.sim import SimStation
 
 log = logging.getLogger(__name__)
@@ -54,23 +55,26 @@ class Hardware:
 def build_hardware(config: Config) -> Hardware:
     if config.hardware.backend == "sim":
         station = SimStation(config.charge_point.connectors, config.hardware.sim.power_w,
-                             config.storage.path.parent)
+                             config.storage.path.parent, config.hardware.sim.phases)
         devices = {
             n: ConnectorDevices(contactor=c.contactor, meter=c.meter, plug=c.ev, lock=c.lock, led=c.led,
-                                reader=c.reader)
+                                reader=c.reader, pilot=c.pilot)
             for n, c in station.connectors.items()
         }
         return Hardware(devices, station.reader, station)
-    return _build_pi(config.hardware)
+    return _build_pi(config.hardware, config.charge_point.max_current_a)
 
 
-def _build_pi(section: HardwareSection) -> Hardware:
+def _build_pi(section: HardwareSection, rating_a: float) -> Hardware:
     hardware = Hardware({}, None)
     where = "[hardware.reader]"
     try:
         for key, wanted in sorted(section.connector.items(), key=lambda item: int(item[0])):
             where = f"[hardware.connector.{key}]"
-            hardware.connectors[int(key)] = _build_connector(wanted, hardware)
+            hardware.connectors[int(key)] = _build_connector(wanted, hardware, rating_a)
+            if wanted.pilot is None:
+                log.warning("no control pilot output configured: charging limits are reported, not enforced "
+                            "connector=%s", key)
         where = "[hardware.reader]"
         hardware.shared_reader = build_reader(section.reader) if section.reader else None
     except (ValueError, ImportError, OSError) as e:
@@ -79,7 +83,7 @@ def _build_pi(section: HardwareSection) -> Hardware:
     return hardware
 
 
-def _build_connector(wanted: ConnectorHardware, hardware: Hardware) -> ConnectorDevices:
+def _build_connector(wanted: ConnectorHardware, hardware: Hardware, rating_a: float) -> ConnectorDevices:
     from drivers.gpio_contactor import GpioContactor
     from drivers.gpio_inputs import GpioPlugSensor
     from drivers.gpio_led import GpioStatusLed
@@ -99,9 +103,15 @@ def _build_connector(wanted: ConnectorHardware, hardware: Hardware) -> Connector
         led = GpioStatusLed(rgb=(pins[0], pins[1], pins[2]) if len(pins) == 3 else None,
                             pin=pins[0] if len(pins) == 1 else None, active_high=wanted.led.active_high)
         hardware._releases.append(led)
+    pilot: ChargingPilot = UnwiredPilot()
+    if wanted.pilot is not None:
+        from drivers.gpio_pilot import GpioPilot
+
+        pilot = GpioPilot(wanted.pilot.pin, rating_a=rating_a, active_high=wanted.pilot.active_high)
+        hardware._releases.append(pilot)
     return ConnectorDevices(contactor=contactor, meter=build_meter(wanted.meter), plug=plug, lock=TetheredCable(),
                             led=led, reader=build_reader(wanted.reader) if wanted.reader else None,
-                            feedback_timeout_s=c.feedback_timeout_s)
+                            feedback_timeout_s=c.feedback_timeout_s, pilot=pilot)
 
 
 def build_meter(wanted: MeterSection) -> EnergyMeter:

@@ -28,6 +28,11 @@ class ConnectorView:
     awaiting_start: bool
     contactor_changed_at: float | None = None
     """Simulated backend only: when the simulated contactor last moved (time.monotonic())."""
+    offered_current_a: float | None = None
+    """The smart charging limit of the running transaction, amperes per phase (OCPP 1.6 §3.13): what the control
+    pilot offers the EV; null when no limit applies (or no transaction runs)."""
+    power_w: float | None = None
+    """The power the meter measures now; null when it cannot be read or does not say."""
     reservation_id: int | None = None
     """The reservationId of the reservation (OCPP 1.6 §5.13 ReserveNow) holding this connector: one made for it, or
     one made for connector 0 that keeps this connector as the last one free; null when none holds it."""

@@ -16,15 +16,20 @@ KEYS: dict[str, str] = {
     "AllowOfflineTxForUnknownId": "offline_unknown_id_allowed",
     "AuthorizationCacheEnabled": "auth_cache_enabled",
     "AuthorizeRemoteTxRequests": "authorize_remote_starts",
+    "ChargeProfileMaxStackLevel": "max_profile_stack_level",
+    "ChargingScheduleAllowedChargingRateUnit": "charging_rate_units",
+    "ChargingScheduleMaxPeriods": "max_schedule_periods",
     "ClockAlignedDataInterval": "aligned_sample_interval_s",
     "ConnectionTimeOut": "connection_timeout_s",
     "ConnectorPhaseRotation": "connector_phase_rotation",
+    "ConnectorSwitch3to1PhaseSupported": "phase_switching_supported",
     "GetConfigurationMaxKeys": "max_keys_per_request",
     "HeartbeatInterval": "heartbeat_interval_s",
     "LocalAuthListEnabled": "local_list_enabled",
     "LocalAuthListMaxLength": "local_list_max_entries",
     "LocalAuthorizeOffline": "local_authorize_offline",
     "LocalPreAuthorize": "local_pre_authorize",
+    "MaxChargingProfilesInstalled": "max_charging_profiles",
     "MaxEnergyOnInvalidId": "max_energy_on_invalid_id_wh",
     "MeterValuesAlignedData": "aligned_measurands",
     "MeterValuesSampledData": "sampled_measurands",
@@ -44,9 +49,9 @@ KEYS: dict[str, str] = {
     "UnlockConnectorOnEVSideDisconnect": "unlock_on_ev_disconnect",
     "WebSocketPingInterval": "websocket_ping_interval_s",
 }
-"""1.6 key name → setting name: every key of §9.1 (Core), §9.2 (Local Auth List Management) and §9.3
-(Reservation) evsed has a meaning for. Not here: BlinkRepeat and LightIntensity (optional; the status
-LED driver neither blinks on request nor dims)."""
+"""1.6 key name → setting name: every key of §9.1 (Core), §9.2 (Local Auth List Management), §9.3
+(Reservation) and §9.4 (Smart Charging) evsed has a meaning for. Not here: BlinkRepeat and LightIntensity
+(optional; the status LED driver neither blinks on request nor dims)."""
 
 MAX_LENGTHS: dict[str, str] = {
     "ConnectorPhaseRotationMaxLength": "connector_phase_rotation",

@@ -184,6 +184,23 @@ def _v7(db: Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
+def _v8(db: Database) -> None:
+    """Charging profiles (OCPP 1.6 §3.13 Smart Charging, §5.16 SetChargingProfile): one row per installed profile,
+    keyed by the CSMS's chargingProfileId, so profiles survive restarts and power loss. `body` is the profile as
+    JSON (`firmware.smart_charging.store`); connector, purpose and stack level are columns for the replacement and
+    ClearChargingProfile rules; `tx_ref` is the local transaction a TxProfile belongs to (it ends with it)."""
+    db.execute(
+        """CREATE TABLE charging_profiles (
+            id INTEGER PRIMARY KEY,
+            connector INTEGER NOT NULL CHECK (connector >= 0),
+            purpose TEXT NOT NULL,
+            stack_level INTEGER NOT NULL CHECK (stack_level >= 0),
+            tx_ref INTEGER,
+            body TEXT NOT NULL
+        )"""
+    )
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
 
 

@@ -4,18 +4,25 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+from hal.pilot import MIN_CURRENT_A, ChargingPilot
 from hal.plug import PlugSensor, PlugState
 from hal.sim import persist
 
+NOMINAL_VOLTAGE_V = 230.0
+
 
 class SimEV(PlugSensor):
-    """Plug sensor of a simulated connector; the EV draws `max_power_w` while requesting.
+    """Plug sensor of a simulated connector; while requesting, the EV draws `max_power_w`, or less when the
+    pilot offers less (IEC 61851: the offered current on each of its `phases`; below 6 A, nothing).
 
     The EV stays plugged through a restart of the charger: its state is kept in `state_path`.
     """
 
-    def __init__(self, max_power_w: float, state_path: Path, on_change: Callable[[], None] | None = None) -> None:
+    def __init__(self, max_power_w: float, state_path: Path, on_change: Callable[[], None] | None = None,
+                 pilot: ChargingPilot | None = None, phases: int = 3) -> None:
         self.max_power_w = max_power_w
+        self._pilot = pilot
+        self._phases = phases
         self._path = state_path
         saved = persist.load(state_path)
         self._state = PlugState() if saved is None else PlugState(**saved)
@@ -39,7 +46,14 @@ class SimEV(PlugSensor):
             self._set(PlugState(plugged=True, requesting=requesting))
 
     def draw_w(self, contactor_closed: bool) -> float:
-        return self.max_power_w if contactor_closed and self._state.requesting else 0.0
+        if not (contactor_closed and self._state.requesting):
+            return 0.0
+        offered = None if self._pilot is None else self._pilot.offered_a
+        if offered is None:
+            return self.max_power_w
+        if offered < MIN_CURRENT_A:
+            return 0.0
+        return min(self.max_power_w, offered * NOMINAL_VOLTAGE_V * self._phases)
 
     def _set(self, state: PlugState) -> None:
         if state == self._state:

@@ -42,7 +42,7 @@ class FakeChargePoint:
     accept: bool = True
     calls: list[tuple[str, Any]] = field(default_factory=list)
 
-    def remote_start(self, connector_id: int | None, id_tag: str) -> bool:
+    def remote_start(self, connector_id: int | None, id_tag: str, tx_profile: object = None) -> bool:
         self.calls.append(("start", (connector_id, id_tag)))
         return self.accept
 
@@ -89,7 +89,7 @@ class FakeLifecycle:
 @pytest.fixture
 def services(tmp_path: Path) -> Services:
     settings = Settings(Store(tmp_path / "evsed.db"), {}, fixed={"connectors": 2})
-    return Services(settings, FakeAuthorizer(), FakeChargePoint(), None, FakeLifecycle())  # type: ignore[arg-type]
+    return Services(settings, FakeAuthorizer(), FakeChargePoint(), None, FakeLifecycle(), None)  # type: ignore[arg-type]
 
 
 def test_remote_start_passes_connector_and_idtag_and_answers_the_core_verdict(services):
@@ -223,7 +223,8 @@ def test_supported_feature_profiles_come_from_the_registered_handlers(tmp_path, 
     store = Store(config.storage.path)
     settings = Settings(store, {}, {})
     Ocpp16Adapter(config, settings, Outbox(store, Clock(Trust.RTC, "boot")), Clock(Trust.RTC, "boot"))
-    answer = get_configuration.handle(Services(settings, *[None] * 4), key=["SupportedFeatureProfiles"])  # type: ignore[arg-type]
+    answer = get_configuration.handle(Services(settings, *[None] * 5), key=["SupportedFeatureProfiles"])  # type: ignore[arg-type]
     assert answer.configuration_key == [{"key": "SupportedFeatureProfiles", "readonly": True,
-                                         "value": "Core,LocalAuthListManagement,RemoteTrigger,Reservation"}]
-    assert HANDLERS.profiles() == ["Core", "LocalAuthListManagement", "RemoteTrigger", "Reservation"]
+                                         "value": "Core,LocalAuthListManagement,RemoteTrigger,Reservation,"
+                                                  "SmartCharging"}]
+    assert HANDLERS.profiles() == ["Core", "LocalAuthListManagement", "RemoteTrigger", "Reservation", "SmartCharging"]

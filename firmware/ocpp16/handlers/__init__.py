@@ -11,7 +11,9 @@ from firmware.ocpp16.handlers import (
     change_availability,
     change_configuration,
     clear_cache,
+    clear_charging_profile,
     data_transfer,
+    get_composite_schedule,
     get_configuration,
     get_local_list_version,
     remote_start_transaction,
@@ -19,6 +21,7 @@ from firmware.ocpp16.handlers import (
     reserve_now,
     reset,
     send_local_list,
+    set_charging_profile,
     trigger_message,
     unlock_connector,
 )
@@ -27,6 +30,7 @@ from firmware.protocol.registry import Handler, Registry
 CORE = "Core"
 LOCAL_AUTH_LIST = "LocalAuthListManagement"
 RESERVATION = "Reservation"
+SMART_CHARGING = "SmartCharging"
 
 HANDLERS = Registry([
     Handler(Action.change_availability, change_availability.handle, CORE),
@@ -45,4 +49,7 @@ HANDLERS = Registry([
     Handler(Action.trigger_message, trigger_message.handle, "RemoteTrigger", then=trigger_message.then),
     Handler(Action.reserve_now, reserve_now.handle, RESERVATION),
     Handler(Action.cancel_reservation, cancel_reservation.handle, RESERVATION),
+    Handler(Action.set_charging_profile, set_charging_profile.handle, SMART_CHARGING),
+    Handler(Action.clear_charging_profile, clear_charging_profile.handle, SMART_CHARGING),
+    Handler(Action.get_composite_schedule, get_composite_schedule.handle, SMART_CHARGING),
 ])

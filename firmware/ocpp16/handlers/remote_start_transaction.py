@@ -3,19 +3,35 @@
 An empty idTag (the schema allows "": CiString20Type has no minimum length) names nobody a transaction
 could be billed to or stopped by: Rejected.
 
-The chargingProfile a CSMS may send along is not applied yet (Smart Charging is not implemented).
+A chargingProfile sent along (the QR flow's budget and power cap) becomes the transaction's TxProfile when it
+starts (§5.11: "The ChargingProfilePurpose MUST be TxProfile", with no transactionId yet): a profile that cannot be
+installed (another purpose, a transactionId, beyond §9.4's limits, an unreadable date) Rejects the whole start, so
+nothing is half-applied.
 """
+
+from typing import Any
 
 from ocpp.v16 import call_result
 from ocpp.v16.enums import RemoteStartStopStatus
 
 from firmware.core.services import Services
+from firmware.ocpp16 import convert
 
 REJECTED = call_result.RemoteStartTransaction(status=RemoteStartStopStatus.rejected)
 
 
 def handle(services: Services, id_tag: str, connector_id: int | None = None,
-           charging_profile: dict | None = None) -> call_result.RemoteStartTransaction:
-    if id_tag.strip() and services.charge_point.remote_start(connector_id, id_tag):
+           charging_profile: dict[str, Any] | None = None) -> call_result.RemoteStartTransaction:
+    if not id_tag.strip():
+        return REJECTED
+    profile = None
+    if charging_profile is not None:
+        try:
+            profile = convert.charging_profile(connector_id or 0, charging_profile)  # bound where it starts
+        except ValueError:
+            return REJECTED
+        if services.smart_charging.tx_profile_problem(profile) is not None:
+            return REJECTED
+    if services.charge_point.remote_start(connector_id, id_tag, profile):
         return call_result.RemoteStartTransaction(status=RemoteStartStopStatus.accepted)
     return REJECTED
