@@ -120,7 +120,8 @@ async def test_data_transfer_for_an_unknown_vendor_is_answered_unknown_vendor_id
     answer = await csms.call(CHARGE_POINT, call.DataTransfer(vendor_id="com.example", message_id="Ping", data="x"))
     assert answer.status == "UnknownVendorId" and answer.data is None
     profiles = await csms.call(CHARGE_POINT, call.GetConfiguration(key=["SupportedFeatureProfiles"]))
-    assert profiles.configuration_key[0]["value"] == "Core,LocalAuthListManagement,RemoteTrigger,Reservation"
+    assert profiles.configuration_key[0]["value"] == (
+        "Core,LocalAuthListManagement,RemoteTrigger,Reservation,SmartCharging")
 
 
 async def test_minimum_status_duration_preset_starts_and_debounces(make_daemon, csms):

@@ -201,3 +201,19 @@ async def test_the_smart_charging_keys_are_reported(charger, csms):
                       "ConnectorSwitch3to1PhaseSupported": ("false", True),
                       "SupportedFeatureProfiles": ("Core,LocalAuthListManagement,RemoteTrigger,Reservation,"
                                                    "SmartCharging", True)}
+
+
+async def test_a_remote_start_tx_profile_stays_with_its_transaction_resumed_after_a_sigkill(make_daemon, csms,
+                                                                                            tmp_path):
+    """With resume_transactions the transaction goes on after a kill, and so does its TxProfile (stored in the
+    database transaction that recorded the start)."""
+    charger = await make_daemon(ocpp=OCPP, resume_transactions=True)
+    request = call.RemoteStartTransaction(id_tag="QR-7A", connector_id=1,
+                                          charging_profile=profile(30, "TxProfile", [(0, 7)]))
+    assert (await csms.call(CHARGE_POINT, request)).status == "Accepted"
+    await charger.cmd(cmd="plug", connector=1)
+    await charger.wait_state(1, status="Charging", offered_current_a=7.0)
+    await charger.stop(signal.SIGKILL)
+    charger = await make_daemon(ocpp=OCPP, workdir=tmp_path, resume_transactions=True)
+    c = await charger.wait_state(1, status="Charging", offered_current_a=7.0)
+    assert c["power_w"] == pytest.approx(7 * VOLTS_3P)
