@@ -46,6 +46,7 @@ setup(
         "test": ["pytest==9.2.0", "pytest-asyncio==1.5.0", "ruff==0.17.6", "nfcpy==1.0.4",
                  # property and fuzz tests: random event sequences, and frames drawn from the 1.6 JSON schemas
                  "hypothesis==6.170.0", "hypothesis-jsonschema==0.23.1",
+                 "pyftpdlib==2.2.0", "cryptography==48.0.0",  # the file transfers' FTP peer; TLS certificates
                  # the suite runs on both cores, one test file per worker (most of its time is waiting)
                  "pytest-xdist==3.8.0"],
     },

@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from pathlib import Path
 
 from firmware.auth.authorizer import Authorizer
 from firmware.auth.cache import AuthCache
@@ -23,6 +24,8 @@ from firmware.daemon.control_commands import ControlCommands
 from firmware.daemon.control_socket import ControlServer
 from firmware.daemon.hardware import build_hardware
 from firmware.daemon.systemd import Systemd
+from firmware.firmware_management.diagnostics import Diagnostics
+from firmware.firmware_management.updates import FirmwareUpdates
 from firmware.ocpp16 import keys
 from firmware.persistence.db import Store
 from firmware.settings import Settings
@@ -38,7 +41,8 @@ SHUTDOWN_FLUSH_S = 3.0
 
 
 class App:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, config_path: Path | None = None) -> None:
+        """`config_path`: the file `config` was read from (diagnostics send it, secrets masked)."""
         from firmware.ocpp16.adapter import Ocpp16Adapter  # the configured protocol's adapter only
 
         self.config = config
@@ -68,11 +72,19 @@ class App:
         self.charge_point = ChargePoint(connectors, self.hardware.shared_reader, self.authorizer, self.settings,
                                         self.adapter, self.availability, self.reservations)
         self.lifecycle = Lifecycle(self.store)
-        self.adapter.attach(Services(self.settings, self.authorizer, self.charge_point,
-                                     Confirmations(self.txs, self.authorizer, self.charge_point), self.lifecycle,
-                                     self.smart_charging))
         commands = ControlCommands(config.charge_point.id, self.charge_point, self.hardware, self.authorizer,
                                    self.outbox, self.adapter)
+        state_dir = config.storage.path.parent
+        self.firmware_updates = FirmwareUpdates(
+            self.store, self.outbox, self.clock, state_dir / "firmware", config.firmware.install_command,
+            config.firmware.install_timeout_s, builtin_installer=config.hardware.backend == "sim",
+            sessions_running=lambda: self.charge_point.charging_anywhere,
+            hold_for_install=self.charge_point.hold_for_install, restart=self.lifecycle.restart_after_update)
+        self.diagnostics = Diagnostics(self.store, self.outbox, config.charge_point.id, config_path,
+                                       state_dir / "diagnostics", lambda: _described(commands))
+        self.adapter.attach(Services(self.settings, self.authorizer, self.charge_point,
+                                     Confirmations(self.txs, self.authorizer, self.charge_point), self.lifecycle,
+                                     self.smart_charging, self.firmware_updates, self.diagnostics))
         self.control = ControlServer(config.control_socket, commands.handlers())
         self.systemd = Systemd()
 
@@ -103,6 +115,7 @@ class App:
                 tasks = [group.create_task(self.charge_point.run()), group.create_task(self.adapter.run()),
                          group.create_task(self.clock.watch()), group.create_task(self.reservations.run()),
                          group.create_task(self.smart_charging.run()),
+                         group.create_task(self.firmware_updates.run()),
                          group.create_task(self.systemd.watchdog(self.charge_point, self._status_line))]
                 await self.lifecycle.wait_stopping()
                 reason = self.lifecycle.stop_reason
@@ -132,3 +145,8 @@ class App:
             async with asyncio.timeout(SHUTDOWN_FLUSH_S):
                 while self.adapter.online and self.outbox.depth():
                     await self.outbox.wait_removed()
+
+
+async def _described(commands: ControlCommands) -> str:
+    """What `evsed status` prints now."""
+    return (await commands.state()).describe()

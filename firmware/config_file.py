@@ -327,6 +327,23 @@ class ClockSection:
 
 
 @dataclass(frozen=True)
+class FirmwareSection:
+    install_command: list[str] = field(default_factory=list)
+    """The program (and its arguments) that installs a downloaded firmware file (OCPP 1.6 §4.5 UpdateFirmware): the
+    file's path is appended as its last argument. Exit status 0: Installed; 10: Installed, and evsed restarts
+    (BootNotification again); anything else: InstallationFailed. Empty: on the simulated backend a built-in
+    installer accepts any non-empty file; on "pi" every install fails (the log says why)."""
+    install_timeout_s: float = 1800.0
+    """How long an install may run before it counts as failed (and is killed)."""
+
+    def problems(self) -> list[tuple[str, str]]:
+        out = [] if 1 <= self.install_timeout_s <= 86_400 else [("install_timeout_s", "must be 1 to 86400 seconds")]
+        if self.install_command and not self.install_command[0].strip():
+            out.append(("install_command", "the first element names the program; it is empty"))
+        return out
+
+
+@dataclass(frozen=True)
 class LoggingSection:
     level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -339,6 +356,7 @@ class Config:
     storage: StorageSection
     logging: LoggingSection = field(default_factory=LoggingSection)
     clock: ClockSection = field(default_factory=ClockSection)
+    firmware: FirmwareSection = field(default_factory=FirmwareSection)
     ocpp: dict[str, Value] = field(default_factory=dict)
     """Initial values of OCPP configuration keys, under their OCPP 1.6 names (`ocpp16.keys`)."""
 

@@ -3,8 +3,28 @@
 import logging
 import os
 import sys
+from collections import deque
 
 from hal import mask_uid
+
+RECENT_LINES = 2000
+"""How many of its latest log lines the daemon keeps in memory (about 300 KB)."""
+
+
+class RecentLog(logging.Handler):
+    """The daemon's latest log lines in memory, (time, line): the log GetDiagnostics sends where no journal keeps
+    one (not under systemd)."""
+
+    def __init__(self, capacity: int = RECENT_LINES) -> None:
+        super().__init__()
+        self.lines: deque[tuple[float, str]] = deque(maxlen=capacity)
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append((record.created, self.format(record)))
+
+
+RECENT = RecentLog()
 
 
 def setup_logging(level: str) -> None:
@@ -13,6 +33,7 @@ def setup_logging(level: str) -> None:
     fmt = "%(levelname)s %(name)s: %(message)s" if under_journald else \
         "%(asctime)s %(levelname)s %(name)s: %(message)s"
     logging.basicConfig(stream=sys.stderr, level=level.upper(), format=fmt, force=True)
+    logging.getLogger().addHandler(RECENT)
     # The ocpp library logs every frame at INFO, payloads included: keep it to warnings.
     logging.getLogger("ocpp").setLevel(logging.WARNING)
     logging.getLogger("websockets").setLevel(logging.WARNING)

@@ -1,7 +1,8 @@
 """The shape of the code, read from its import graph (ast), so it stays as docs/ARCHITECTURE.md describes it.
 
 - no import circle anywhere in firmware/, hal/ and drivers/ (imports inside functions count too);
-- the protocol-independent blocks (core, auth, transactions, persistence, smart_charging) import no protocol adapter, no
+- the protocol-independent blocks (core, auth, transactions, persistence, smart_charging,
+  firmware_management) import no protocol adapter, no
   `protocol` package and not the `ocpp` library, and spell no OCPP 1.6 configuration key name outside
   docstrings (the frozen rename table of schema migration 4 is history and the one exception);
 - hal/ and drivers/ import nothing from firmware/; in firmware/ only daemon/hardware.py names a driver;
@@ -20,7 +21,8 @@ from firmware.ocpp16.keys import KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("firmware", "hal", "drivers")
-NEUTRAL = ("firmware.core", "firmware.auth", "firmware.transactions", "firmware.persistence", "firmware.smart_charging")
+NEUTRAL = ("firmware.core", "firmware.auth", "firmware.transactions", "firmware.persistence", "firmware.smart_charging",
+           "firmware.firmware_management")
 """The blocks that must work the same under every OCPP version."""
 ADAPTER_SIDE = ("firmware.ocpp16", "firmware.protocol", "ocpp", "websockets")
 KEY_NAME_HISTORY = ("firmware.persistence.migrations", "V4_SETTING_NAMES")

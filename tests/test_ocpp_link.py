@@ -82,7 +82,7 @@ PROFILE = {"chargingProfileId": 1, "stackLevel": 0, "chargingProfilePurpose": "B
 
 BAD_CALLS = [
     ("FooBar", {}, "NotImplemented"),
-    ("GetDiagnostics", {"location": "ftp://127.0.0.1/"}, "NotSupported"),  # a 1.6 action not implemented yet
+    ("GetInstalledCertificateIds", {"certificateType": "ManufacturerRootCertificate"}, "NotSupported"),  # not yet
     ("RemoteStartTransaction", {}, "OccurenceConstraintViolation"),
     ("RemoteStartTransaction", {"idTag": 5}, "TypeConstraintViolation"),
     ("RemoteStartTransaction", {"idTag": "A" * 21}, "TypeConstraintViolation"),
@@ -121,7 +121,7 @@ async def test_data_transfer_for_an_unknown_vendor_is_answered_unknown_vendor_id
     assert answer.status == "UnknownVendorId" and answer.data is None
     profiles = await csms.call(CHARGE_POINT, call.GetConfiguration(key=["SupportedFeatureProfiles"]))
     assert profiles.configuration_key[0]["value"] == (
-        "Core,LocalAuthListManagement,RemoteTrigger,Reservation,SmartCharging")
+        "Core,LocalAuthListManagement,RemoteTrigger,Reservation,SmartCharging,FirmwareManagement")
 
 
 async def test_minimum_status_duration_preset_starts_and_debounces(make_daemon, csms):
@@ -147,12 +147,13 @@ async def test_boot_carries_the_serial_under_both_names(make_daemon, csms):
 
 
 @pytest.mark.parametrize(("action", "code", "description"), [
-    ("GetDiagnostics", "NotSupported", "Requested Action is recognized but not supported by the receiver"),
+    ("GetInstalledCertificateIds", "NotSupported", "Requested Action is recognized but not supported by the receiver"),
     ("FooBar", "NotImplemented", "Requested Action is not known by receiver"),
 ])
 async def test_callerror_descriptions_match_their_codes(daemon, csms, action, code, description):
     """OCPP-J 1.6 §4.2.3: the library swaps these two descriptions; the charger sends the spec's."""
-    reply = await csms.send_raw(CHARGE_POINT, json.dumps([2, "d-1", action, {"location": "ftp://h/"}]), "d-1")
+    payload = {"certificateType": "ManufacturerRootCertificate"}
+    reply = await csms.send_raw(CHARGE_POINT, json.dumps([2, "d-1", action, payload]), "d-1")
     assert reply[2:4] == [code, description], reply
 
 

@@ -139,6 +139,7 @@ def test_arm64_contents_and_wheelhouse(debs, suite, tmp_path):
     for path in (f"{units}/system/evsed.service", f"{units}/system/evsed-provision.service",
                  f"{units}/system.conf.d/evsed-watchdog.conf", "/usr/lib/sysusers.d/evsed.conf",
                  "/usr/share/polkit-1/rules.d/50-evsed-pcscd.rules", "/etc/evsed/evsed.toml",
+                 "/usr/share/polkit-1/rules.d/50-evsed-firmware.rules", "/usr/lib/evsed/install-deb",
                  "/usr/share/doc/evsed/copyright", "/usr/bin/evsed"):
         assert path in paths, path
     assert "/usr/bin/evsed -> /opt/evsed/venv/bin/evsed" in listing
@@ -161,9 +162,11 @@ def test_arm64_contents_and_wheelhouse(debs, suite, tmp_path):
 
     tree = tmp_path / "tree"
     dpkg_deb("-x", str(deb), str(tree))
-    for name in ("evsed.service", "evsed-provision.service", "50-evsed-pcscd.rules"):
+    for name in ("evsed.service", "evsed-provision.service", "50-evsed-pcscd.rules", "50-evsed-firmware.rules"):
         shipped = next(tree.rglob(name))
         assert shipped.read_bytes() == (REPO / "systemd" / name).read_bytes(), name
+    installer = tree / "usr/lib/evsed/install-deb"
+    assert installer.read_bytes() == (REPO / "packaging/install-deb").read_bytes() and os.access(installer, os.X_OK)
     assert (tree / "etc/evsed/evsed.toml").read_bytes() == (REPO / "config/evsed.toml").read_bytes()
 
     control = tmp_path / "control"
@@ -295,7 +298,8 @@ def test_maintainer_and_build_scripts_are_clean(debs, tmp_path):
         assert not re.search(r"@[A-Z_]+@", script.read_text()), f"{script.name}: template placeholder left"
     pi_gen = sorted((REPO / "packaging/pi-gen").rglob("*.sh"))
     assert pi_gen, "the pi-gen stage's scripts"
-    result = subprocess.run([shellcheck, "--shell=bash", *map(str, scripts), str(BUILD), *map(str, pi_gen)],
+    result = subprocess.run([shellcheck, "--shell=bash", *map(str, scripts), str(BUILD), *map(str, pi_gen),
+                             str(REPO / "packaging/install-deb")],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout
 
@@ -399,7 +403,8 @@ def test_install_provision_upgrade_remove_purge(debs, throwaway_root, tmp_path):
 
     # Install: user with its device groups, venv with the wheels, owner-only config, units enabled.
     root.run("dpkg", "--install", "/var/cache/evsed-test/evsed_1.deb")
-    assert set(root.run("id", "-nG", "evsed").stdout.split()) == {"evsed", "gpio", "dialout", "plugdev"}
+    assert set(root.run("id", "-nG", "evsed").stdout.split()) == {"evsed", "gpio", "dialout", "plugdev",
+                                                                              "systemd-journal"}
     assert root.stat("/etc/evsed/evsed.toml") == "600 evsed evsed"
     assert root.run("evsed", "--version").stdout.strip() == f"evsed {VERSION}"
     assert "configuration is valid" in root.run("evsed", "config", "check", "-c", "/etc/evsed/evsed.toml").stdout

@@ -200,7 +200,7 @@ async def test_the_smart_charging_keys_are_reported(charger, csms):
                       "ChargingScheduleMaxPeriods": ("96", True), "MaxChargingProfilesInstalled": ("32", True),
                       "ConnectorSwitch3to1PhaseSupported": ("false", True),
                       "SupportedFeatureProfiles": ("Core,LocalAuthListManagement,RemoteTrigger,Reservation,"
-                                                   "SmartCharging", True)}
+                                                   "SmartCharging,FirmwareManagement", True)}
 
 
 async def test_a_remote_start_tx_profile_stays_with_its_transaction_resumed_after_a_sigkill(make_daemon, csms,

@@ -102,7 +102,7 @@ def test_daemon_unit_has_what_the_issue_requires():
     assert one("Restart") == "always"
     assert one("StateDirectory") == "evsed" and one("ConfigurationDirectory") == "evsed"
     assert one("User") == "evsed"
-    assert set(one("SupplementaryGroups").split()) == {"gpio", "dialout", "plugdev"}
+    assert set(one("SupplementaryGroups").split()) == {"gpio", "dialout", "plugdev", "systemd-journal"}
     assert one("ExecStart") == f"{EVSED} run -c /etc/evsed/evsed.toml"
     assert one("ExecStartPre") == FORCE_OPEN
     # After every stop, crash and kill included, as root outside the sandbox, failures visible.
@@ -138,6 +138,9 @@ def test_watchdog_polkit_and_sysusers_files():
     rule = (UNITS / "50-evsed-pcscd.rules").read_text()
     assert 'subject.user == "evsed"' in rule
     assert "org.debian.pcsc-lite.access_pcsc" in rule and "org.debian.pcsc-lite.access_card" in rule
+    firmware = (UNITS / "50-evsed-firmware.rules").read_text()
+    assert 'subject.user == "evsed"' in firmware and '"evsed-firmware-install.service"' in firmware
+    assert 'action.lookup("verb") == "start"' in firmware
 
 
 def test_sysusers_creates_the_user_in_its_groups(tmp_path):
@@ -154,6 +157,6 @@ def test_sysusers_creates_the_user_in_its_groups(tmp_path):
     passwd = {line.split(":")[0]: line.split(":") for line in (etc / "passwd").read_text().splitlines()}
     assert passwd["evsed"][5:] == ["/var/lib/evsed", "/usr/sbin/nologin"]
     groups = {line.split(":")[0]: line.split(":")[3].split(",") for line in (etc / "group").read_text().splitlines()}
-    for group in ("gpio", "dialout", "plugdev"):
+    for group in ("gpio", "dialout", "plugdev", "systemd-journal"):
         assert "evsed" in groups[group], group
     assert "evsed" in groups  # its own primary group

@@ -89,7 +89,7 @@ def _load(path: Path) -> Config:
         raise SystemExit(EXIT_CONFIG) from None
 
 
-def _run(config: Config) -> int:
+def _run(config: Config, config_path: Path) -> int:
     from firmware.app import App
     from firmware.daemon.hardware import HardwareError
     from firmware.logs import setup_logging
@@ -97,7 +97,7 @@ def _run(config: Config) -> int:
 
     setup_logging(config.logging.level)
     try:
-        app = App(config)
+        app = App(config, config_path)
     except HardwareError as e:
         logging.getLogger("firmware").critical("hardware error, not started: %s", e)
         return EXIT_HARDWARE
@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         return provision.main(args.source, args.target, args.owner or None)
     config = _load(args.config)
     if args.command == "run":
-        return _run(config)
+        return _run(config, Path(args.config))
     if args.command == "sim":
         return _sim(args, config)
     if args.command == "status":

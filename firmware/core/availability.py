@@ -46,6 +46,9 @@ class Availability:
             "SELECT connector FROM availability WHERE operative = 0")}
         if self._inoperative:
             log.warning("inoperative at start connectors=%s", ",".join(map(str, sorted(self._inoperative))))
+        self.installing = False
+        """A firmware update is being installed (OCPP 1.6 §4.5): every connector is unavailable meanwhile. Not
+        stored: an install cut off by a restart is over."""
 
     def inoperative(self, connector_id: int) -> bool:
         """That level's own setting (connector 0: the charge point as a whole)."""
@@ -55,7 +58,7 @@ class Availability:
         """No new session may start on `connector_id`: it or the whole charge point is Inoperative (a Scheduled
         change counts: it is what the connector becomes once its transaction ends). Connector 0: the charge point
         is Inoperative."""
-        return connector_id in self._inoperative or CHARGE_POINT in self._inoperative
+        return self.installing or connector_id in self._inoperative or CHARGE_POINT in self._inoperative
 
     def set(self, connector_id: int, operative: bool) -> None:
         """Store a level's setting (durably, before anything acts on it)."""

@@ -81,7 +81,8 @@ class ChargePoint:
         """Connector 0: Unavailable once the charge point is Inoperative and no transaction runs any more
         (OCPP 1.6 §5.2: with transactions running the change is Scheduled until they have finished), else
         Available."""
-        inoperative = self._availability is not None and self._availability.inoperative(CHARGE_POINT)
+        inoperative = self._availability is not None and (self._availability.inoperative(CHARGE_POINT)
+                                                          or self._availability.installing)
         if inoperative and all(c.tx is None for c in self.connectors.values()):
             return ConnectorState.UNAVAILABLE
         return ConnectorState.AVAILABLE
@@ -498,6 +499,23 @@ class ChargePoint:
         log.warning("availability changed connector=%d to=%s answer=%s transactions_running=%s", connector_id,
                     "Operative" if operative else "Inoperative", answer, ",".join(map(str, busy)) or "none")
         return answer
+
+    @property
+    def charging_anywhere(self) -> bool:
+        """A transaction runs (or is about to start) on some connector."""
+        return any(c.tx is not None or c.pending is not None for c in self.connectors.values())
+
+    def hold_for_install(self, installing: bool) -> None:
+        """OCPP 1.6 §4.5: while a firmware update installs, every connector is Unavailable and no session starts
+        (the installer is only started when no transaction runs, `charging_anywhere`); afterwards they are as
+        before."""
+        if self._availability is None or self._availability.installing is installing:
+            return
+        self._availability.installing = installing
+        log.warning("connectors %s for a firmware install", "unavailable" if installing else "available again")
+        for c in self.connectors.values():
+            c.refresh()
+        self._settle()
 
     def unlock_connector(self, connector_id: int) -> UnlockResult:
         """UnlockConnector (OCPP 1.6 §5.18): a transaction running on the connector ends first (reason

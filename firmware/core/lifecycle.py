@@ -38,6 +38,13 @@ class Lifecycle:
     async def wait_stopping(self) -> None:
         await self._stopping.wait()
 
+    def restart_after_update(self) -> None:
+        """A firmware installer asked for a restart (OCPP 1.6 §4.5): start again, and boot again."""
+        if self.can_reset():
+            self.restart_requested = True
+            log.warning("restarting after a firmware update")
+            self.stop()
+
     def reset(self, hard: bool) -> bool:
         """OCPP 1.6 §5.14 Reset: end every transaction (reason SoftReset or HardReset), let the
         StopTransactions reach the CSMS, then start again. Both kinds restart the daemon; evsed does

@@ -10,6 +10,8 @@ from firmware.auth.authorizer import Authorizer
 from firmware.core.chargepoint import ChargePoint
 from firmware.core.confirmations import Confirmations
 from firmware.core.lifecycle import Lifecycle
+from firmware.firmware_management.diagnostics import Diagnostics
+from firmware.firmware_management.updates import FirmwareUpdates
 from firmware.settings import Settings
 from firmware.smart_charging.controller import SmartCharging
 
@@ -30,3 +32,7 @@ class Services:
     smart_charging: SmartCharging
     """Charging profiles and the limits they set (1.6 SmartCharging: Set/ClearChargingProfile,
     GetCompositeSchedule, RemoteStartTransaction's chargingProfile)."""
+    firmware_updates: FirmwareUpdates
+    """Over-the-air updates (1.6 FirmwareManagement: UpdateFirmware)."""
+    diagnostics: Diagnostics
+    """Diagnostics uploads (1.6 FirmwareManagement: GetDiagnostics)."""

@@ -30,8 +30,9 @@ log = logging.getLogger(__name__)
 def sim_config_text(url: str, db: Path, charge_point_id: str, *, connectors: int = 2, log_level: str = "warning",
                     reconnect_max_s: float = 30.0, ocpp: dict[str, bool | int | str] | None = None,
                     clock_trust: str = "ntp", resume_transactions: bool = False, serial_number: str = "",
-                    call_timeout_s: float = 30.0) -> str:
-    """The config file of a simulated charger talking to a loopback CSMS at `url` (demo, tests, bench)."""
+                    call_timeout_s: float = 30.0, install_command: list[str] | None = None) -> str:
+    """The config file of a simulated charger talking to a loopback CSMS at `url` (demo, tests, bench);
+    `install_command`: `[firmware] install_command` (None: the simulator's built-in installer)."""
 
     def toml(value: bool | int | str) -> str:
         return ("true" if value else "false") if isinstance(value, bool) else json.dumps(value)
@@ -45,6 +46,7 @@ def sim_config_text(url: str, db: Path, charge_point_id: str, *, connectors: int
         "[storage]", f"path = {toml(str(db))}",
         "[logging]", f"level = {toml(log_level)}",
         "[clock]", f"trust = {toml(clock_trust)}",
+        *(["[firmware]", f"install_command = {json.dumps(install_command)}"] if install_command else []),
         "[ocpp]", *(f"{key} = {toml(value)}" for key, value in (ocpp or {}).items()),
     ]
     return "\n".join(lines) + "\n"
@@ -152,6 +154,14 @@ class CsmsPeer(LibraryChargePoint):
     @on(Action.meter_values)
     def on_meter_values(self, **_: Any) -> call_result.MeterValues:
         return call_result.MeterValues()
+
+    @on(Action.firmware_status_notification)
+    def on_firmware_status(self, **_: Any) -> call_result.FirmwareStatusNotification:
+        return call_result.FirmwareStatusNotification()
+
+    @on(Action.diagnostics_status_notification)
+    def on_diagnostics_status(self, **_: Any) -> call_result.DiagnosticsStatusNotification:
+        return call_result.DiagnosticsStatusNotification()
 
     @on(Action.data_transfer)
     def on_data_transfer(self, vendor_id: str, message_id: str | None = None,

@@ -21,7 +21,7 @@ from typing import Any
 import websockets
 from ocpp.exceptions import OCPPError
 from ocpp.v16 import call
-from ocpp.v16.enums import DiagnosticsStatus, FirmwareStatus, MessageTrigger, RegistrationStatus
+from ocpp.v16.enums import MessageTrigger, RegistrationStatus
 
 from firmware import __version__
 from firmware.auth.authorizer import CsmsRefused
@@ -279,8 +279,9 @@ class Ocpp16Adapter:
           MeterValuesSampledData"). Sent directly, not queued in the outbox: §3.7 counts only periodic and
           clock-aligned MeterValues as transaction-related messages, and §5.17 asks for "current information"
           ("not intended to retrieve historic data"), so a triggered sample lost with the link is not sent later.
-        - DiagnosticsStatusNotification, FirmwareStatusNotification: Idle (§4.4, §4.5: Idle is sent only on a
-          TriggerMessage, "when it is not busy"; evsed neither uploads diagnostics nor updates firmware yet).
+        - DiagnosticsStatusNotification, FirmwareStatusNotification: what is under way (Uploading; Downloading,
+          Downloaded, Installing), else Idle (§4.4, §4.5: Idle is sent only on a TriggerMessage, "when it is not
+          busy"). Sent directly: the steps themselves are reported through the outbox.
         """
         group = self._conversation
         log.info("message triggered by CSMS message=%s connector=%s", message, connector_id)
@@ -310,9 +311,11 @@ class Ocpp16Adapter:
                 case MessageTrigger.meter_values:
                     await self._meter_values_now(peer, connector_id)
                 case MessageTrigger.diagnostics_status_notification:
-                    await _tell(peer, call.DiagnosticsStatusNotification(status=DiagnosticsStatus.idle))
+                    status = self._services.diagnostics.status() if self._services else "Idle"
+                    await _tell(peer, call.DiagnosticsStatusNotification(status=status))
                 case MessageTrigger.firmware_status_notification:
-                    await _tell(peer, call.FirmwareStatusNotification(status=FirmwareStatus.idle))
+                    status = self._services.firmware_updates.status() if self._services else "Idle"
+                    await _tell(peer, call.FirmwareStatusNotification(status=status))
         except Exception as e:  # the link went meanwhile, or a fault here: one line, never the conversation
             log.warning("triggered message not sent message=%s error=%s", message, summary(e))
 

@@ -1,5 +1,6 @@
-"""The outbox's transaction messages as OCPP 1.6 CALLs (§4.8 StartTransaction, §4.7 MeterValues, §4.10
-StopTransaction), and what each confirmation means to the core. Deterministic, so a resend is verbatim.
+"""The outbox's messages as OCPP 1.6 CALLs (§4.8 StartTransaction, §4.7 MeterValues, §4.10 StopTransaction, §4.4
+DiagnosticsStatusNotification, §4.5 FirmwareStatusNotification), and what each confirmation means to the core.
+Deterministic, so a resend is verbatim.
 """
 
 import logging
@@ -8,6 +9,8 @@ from typing import Any
 from ocpp.v16 import call
 
 from firmware.core.confirmations import Confirmations
+from firmware.firmware_management.diagnostics import DIAGNOSTICS_STATUS
+from firmware.firmware_management.updates import FIRMWARE_STATUS
 from firmware.ocpp16.convert import id_tag_info
 from firmware.protocol.pump import Outbound
 from firmware.transactions.outbox import MessageKind, OutboxMessage
@@ -74,7 +77,22 @@ class StopTransaction:
                                            else None)
 
 
+class StatusOf:
+    """A firmware or diagnostics status (body {"status": …}): its notification; the .conf carries nothing."""
+
+    def __init__(self, notification: type) -> None:
+        self._notification = notification
+
+    def request(self, message: OutboxMessage) -> Any:
+        return self._notification(status=message.body["status"])
+
+    def confirmed(self, message: OutboxMessage, response: Any) -> None:
+        """DiagnosticsStatusNotification.conf and FirmwareStatusNotification.conf carry nothing."""
+
+
 def outbound(confirmations: Confirmations) -> dict[str, Outbound]:
     """The sender of each queued kind this adapter speaks."""
     return {MessageKind.TRANSACTION_START: StartTransaction(confirmations), MessageKind.METER_VALUES: MeterValues(),
-            MessageKind.TRANSACTION_STOP: StopTransaction(confirmations)}
+            MessageKind.TRANSACTION_STOP: StopTransaction(confirmations),
+            FIRMWARE_STATUS: StatusOf(call.FirmwareStatusNotification),
+            DIAGNOSTICS_STATUS: StatusOf(call.DiagnosticsStatusNotification)}

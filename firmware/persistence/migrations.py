@@ -201,6 +201,25 @@ def _v8(db: Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
+def _v9(db: Database) -> None:
+    """Firmware update (OCPP 1.6 §5.19 UpdateFirmware, §4.5): the one update in progress, so it survives a restart or
+    a power cut mid-way: where from, when, its retries, the step it reached (`firmware_management.updates.Step`),
+    the download attempts made and the evsed version before installing (an install cut off by a restart is judged
+    by it). No row: no update in progress."""
+    db.execute(
+        """CREATE TABLE firmware_update (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            location TEXT NOT NULL,
+            retrieve_date TEXT NOT NULL,
+            retries INTEGER NOT NULL,
+            retry_interval_s INTEGER NOT NULL,
+            step TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            version_before TEXT NOT NULL
+        )"""
+    )
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]
 
 

@@ -15,6 +15,7 @@ from firmware.ocpp16.handlers import (
     data_transfer,
     get_composite_schedule,
     get_configuration,
+    get_diagnostics,
     get_local_list_version,
     remote_start_transaction,
     remote_stop_transaction,
@@ -24,6 +25,7 @@ from firmware.ocpp16.handlers import (
     set_charging_profile,
     trigger_message,
     unlock_connector,
+    update_firmware,
 )
 from firmware.protocol.registry import Handler, Registry
 
@@ -31,6 +33,7 @@ CORE = "Core"
 LOCAL_AUTH_LIST = "LocalAuthListManagement"
 RESERVATION = "Reservation"
 SMART_CHARGING = "SmartCharging"
+FIRMWARE_MANAGEMENT = "FirmwareManagement"
 
 HANDLERS = Registry([
     Handler(Action.change_availability, change_availability.handle, CORE),
@@ -52,4 +55,6 @@ HANDLERS = Registry([
     Handler(Action.set_charging_profile, set_charging_profile.handle, SMART_CHARGING),
     Handler(Action.clear_charging_profile, clear_charging_profile.handle, SMART_CHARGING),
     Handler(Action.get_composite_schedule, get_composite_schedule.handle, SMART_CHARGING),
+    Handler(Action.get_diagnostics, get_diagnostics.handle, FIRMWARE_MANAGEMENT),
+    Handler(Action.update_firmware, update_firmware.handle, FIRMWARE_MANAGEMENT),
 ])

@@ -1,0 +1,1 @@
+"""Firmware Management (OCPP functional block): diagnostics uploads and firmware updates, their file transfers."""
