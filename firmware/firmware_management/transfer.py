@@ -72,16 +72,12 @@ def download(url: str, dest: Path, *, timeout_s: float = 30.0, ssl_context: ssl.
     `progress(bytes_so_far)` is called now and then (at most a few times per second). Raises TransferError for
     an unsupported scheme, a HTTP status >= 400 (say which), a connection error, a timeout, an FTP error."""
     started = time.monotonic()
-    try:
+    with _reported(f"download of {masked_url(url)}", url):
         parts = _split(url)
         if parts.scheme == "ftp":
             size = _ftp_download(parts, url, dest, timeout_s, progress)
         else:
             size = _http_download(url, dest, timeout_s, ssl_context, progress)
-    except _Failed as e:
-        raise TransferError(f"download of {masked_url(url)} failed: {e}") from None
-    except (OSError, EOFError, ValueError, http.client.HTTPException, ftplib.Error) as e:
-        raise TransferError(f"download of {masked_url(url)} failed: {_reason(e, url)}") from e
     took_s = time.monotonic() - started
     log.info("download done url=%s bytes=%d took_s=%.1f", masked_url(url), size, took_s)
     return size
@@ -95,19 +91,26 @@ def upload(location: str, source: Path, *, timeout_s: float = 30.0, ssl_context:
     into memory whole). ftp: binary STOR of source.name into the location's directory (cwd to the path, passive
     mode). Returns the URL it went to (password masked). Raises TransferError."""
     started = time.monotonic()
-    try:
+    with _reported(f"upload of {source.name} to {masked_url(location)}", location):
         parts = _split(location)
         size = source.stat().st_size
         if parts.scheme == "ftp":
             went = _ftp_upload(parts, location, source, timeout_s)
         else:
             went = _http_upload(location, source, size, timeout_s, ssl_context)
-    except _Failed as e:
-        raise TransferError(f"upload of {source.name} to {masked_url(location)} failed: {e}") from None
-    except (OSError, EOFError, ValueError, http.client.HTTPException, ftplib.Error) as e:
-        raise TransferError(f"upload of {source.name} to {masked_url(location)} failed: {_reason(e, location)}") from e
     log.info("upload done url=%s bytes=%d took_s=%.1f", masked_url(went), size, time.monotonic() - started)
     return masked_url(went)
+
+
+@contextmanager
+def _reported(what: str, url: str) -> Iterator[None]:
+    """Any failure inside becomes one TransferError line, `<what> failed: <reason>`, with no password in it."""
+    try:
+        yield
+    except _Failed as e:
+        raise TransferError(f"{what} failed: {e}") from None
+    except (OSError, EOFError, ValueError, http.client.HTTPException, ftplib.Error) as e:
+        raise TransferError(f"{what} failed: {_reason(e, url)}") from e
 
 
 def _password(url: str) -> str | None:
