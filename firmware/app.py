@@ -28,6 +28,7 @@ from firmware.firmware_management.diagnostics import Diagnostics
 from firmware.firmware_management.updates import FirmwareUpdates
 from firmware.ocpp16 import keys
 from firmware.persistence.db import Store
+from firmware.protocol.security import LinkSecurity
 from firmware.settings import Settings
 from firmware.smart_charging.controller import SmartCharging
 from firmware.transactions.outbox import Outbox
@@ -53,7 +54,12 @@ class App:
                                  fixed={"connectors": config.charge_point.connectors})
         self.outbox = Outbox(self.store, self.clock)
         self.txs = TransactionStore(self.store, self.outbox)
-        self.adapter = Ocpp16Adapter(config, self.settings, self.outbox, self.clock)
+        csms = config.csms
+        self.security = LinkSecurity(
+            csms, config.charge_point.id, self.settings,
+            trusted_roots=lambda: Path(csms.ca_file) if csms.ca_file else None,
+            client_identity=lambda: (Path(csms.client_cert), Path(csms.client_key)) if csms.client_cert else None)
+        self.adapter = Ocpp16Adapter(config, self.settings, self.outbox, self.clock, self.security)
         self.hardware = build_hardware(config)
         self.gate = EnergyGate({n: d.contactor for n, d in self.hardware.connectors.items()})
         self.authorizer = Authorizer(
@@ -108,6 +114,7 @@ class App:
             await close_interrupted(self.txs, self.charge_point.connectors, reason, self.clock,
                                     self.config.charge_point.resume_transactions)
             await self.control.start()
+            self.security.warn_if_open()
             self.systemd.ready(f"running, CSMS {self.adapter.url}")
             log.info("evsed running charge_point=%s connectors=%d backend=%s", self.config.charge_point.id,
                      self.config.charge_point.connectors, self.config.hardware.backend)

@@ -74,6 +74,21 @@ class CsmsSection:
     (`protocol.connection.reconnect_delay`)."""
     call_timeout_s: float = 30.0
     """How long to wait for the CSMS's answer to a call."""
+    ca_file: str = ""
+    """wss://: a PEM bundle of the CSMS's root CA(s), trusted besides any CentralSystemRootCertificate installed
+    through InstallCertificate (OCPP 1.6 Security Whitepaper). Empty: the system's CAs."""
+    client_cert: str = ""
+    """Security profile 3: the charge point's certificate (PEM, its chain after it), until one installed through
+    SignCertificate/CertificateSigned replaces it."""
+    client_key: str = ""
+    """The private key of `client_cert` (PEM, readable by the service user only)."""
+    basic_auth_password: Literal["hex", "decoded"] = "hex"
+    """Security profiles 1 and 2: the HTTP Basic password is the AuthorizationKey as its hex text ("hex"), or the
+    bytes that text encodes ("decoded", as the OCA's test tool OCTT TC_085_CS expects)."""
+
+    @property
+    def secure(self) -> bool:
+        return self.url.startswith("wss://")
 
     def endpoint(self, charge_point_id: str) -> str:
         """The websocket URL: `url` + "/" + charge point id (OCPP-J 1.6 §3.1.1)."""
@@ -96,6 +111,14 @@ class CsmsSection:
             out.append(("reconnect_max_s", "must be between 5 and 3600 (an hour)"))
         if not 0 < self.call_timeout_s <= 600:
             out.append(("call_timeout_s", "must be more than 0 and at most 600 (ten minutes)"))
+        for name in ("ca_file", "client_cert", "client_key"):
+            path = getattr(self, name)
+            if path and not Path(path).is_file():
+                out.append((name, "no such file"))
+            elif path and not self.secure:
+                out.append((name, "only for a wss:// url"))
+        if bool(self.client_cert) != bool(self.client_key):
+            out.append(("client_cert", "give client_cert and client_key together"))
         return out
 
 
@@ -361,6 +384,22 @@ class Config:
     """Initial values of OCPP configuration keys, under their OCPP 1.6 names (`ocpp16.keys`)."""
 
     def problems(self) -> list[tuple[str, str]]:
+        return self._security_problems() + self._hardware_problems()
+
+    def _security_problems(self) -> list[tuple[str, str]]:
+        """The Security Whitepaper's prerequisites a preset SecurityProfile needs that the file alone tells."""
+        profile = self.ocpp.get("SecurityProfile", 0)
+        if not isinstance(profile, int) or isinstance(profile, bool):
+            return []  # the key's own check reports it
+        if profile >= 2 and not self.csms.secure:
+            return [("ocpp", f"SecurityProfile {profile} needs a wss:// [csms] url (TLS)")]
+        if profile == 3 and not self.csms.client_cert:
+            return [("ocpp", "SecurityProfile 3 needs [csms] client_cert and client_key (TLS client certificate)")]
+        if profile in (1, 2) and not self.ocpp.get("AuthorizationKey"):
+            return [("ocpp", f"SecurityProfile {profile} needs an AuthorizationKey (the HTTP Basic password)")]
+        return []
+
+    def _hardware_problems(self) -> list[tuple[str, str]]:
         if self.hardware.backend != "pi":
             return []
         wanted = {str(n) for n in range(1, self.charge_point.connectors + 1)}

@@ -10,7 +10,7 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from firmware.persistence.db import Store
@@ -44,6 +44,12 @@ class SettingSpec:
     """For comma-separated lists (CSL): the allowed members."""
     max_members: int | None = None
     """For CSLs: how many members a value may have (OCPP 1.6 §9.1 exposes it as the key's `…MaxLength`)."""
+    pattern: str | None = None
+    """For strings: a regular expression the whole value must match."""
+    secret: bool = False
+    """Write-only: never shown (GetConfiguration gives no value; logs say ***)."""
+    raise_only: bool = False
+    """A preset may raise the stored value at start, never lower it (the security profile)."""
 
     def __post_init__(self) -> None:
         if self.kind is int and (self.minimum is None or self.maximum is None):
@@ -65,7 +71,13 @@ class SettingSpec:
                 return f"unsupported member(s) {', '.join(unknown[:5])[:200]}{supported}"
         if self.max_members is not None and isinstance(value, str) and len(split_csl(value)) > self.max_members:
             return f"at most {self.max_members} members"
+        if self.pattern is not None and isinstance(value, str) and re.fullmatch(self.pattern, value) is None:
+            return "not of the required form"
         return None
+
+    def shown(self, value: Value) -> str:
+        """The wire form of a value as a log line may show it."""
+        return "***" if self.secret else wire(value)
 
     def parse(self, text: str) -> Value:
         """Parse the wire form of a value (booleans as true/false, integers as ASCII decimal digits with an
@@ -115,6 +127,10 @@ DAY = 86_400
 WEEK = 7 * DAY
 CONNECTORS_MAX = 16
 """The most connectors a config file may declare (`[charge_point] connectors`)."""
+
+AUTHORIZATION_KEY = r"(?:[0-9a-fA-F]{2}){16,20}|"
+"""The HTTP Basic password of security profiles 1 and 2 as the OCPP 1.6 Security Whitepaper gives it: the hex text of
+16 to 20 bytes (empty: none set)."""
 
 PROFILE_STACK_LEVELS = 10
 """The highest stackLevel a charging profile may have (OCPP 1.6 §9.4 ChargeProfileMaxStackLevel)."""
@@ -175,6 +191,9 @@ SETTINGS: dict[str, SettingSpec] = {
         SettingSpec("max_charging_profiles", int, CHARGING_PROFILES, readonly=True,
                     minimum=CHARGING_PROFILES, maximum=CHARGING_PROFILES),
         SettingSpec("phase_switching_supported", bool, False, readonly=True),
+        SettingSpec("security_profile", int, 0, minimum=0, maximum=3, raise_only=True),
+        SettingSpec("authorization_key", str, "", pattern=AUTHORIZATION_KEY, secret=True),
+        SettingSpec("cpo_name", str, "", pattern=r"[^\x00-\x1f\x7f]{0,64}"),
     )
 }
 """Every setting. `protocol_features` is what the configured protocol adapter implements (OCPP 1.6:
@@ -208,6 +227,18 @@ start). Each bound keeps every timer finite and says what still makes sense for 
 """
 
 
+class SettingConflict(ValueError):
+    """A preset the stored state forbids (a security profile lower than the one in force)."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(problem)
+        self.name = name
+
+
+Guard = Callable[[Value, Value], str | None]
+"""(current value, new value) → why the change is refused, or None."""
+
+
 class Settings:
     """Current values of the settings, persisted in the store's `settings` table."""
 
@@ -229,6 +260,27 @@ class Settings:
                 self._values[spec.name] = self._stored(spec, row["value"], presets)
         self._values.update(fixed)
         self._waiting: dict[str, set[asyncio.Event]] = {}
+        self._guards: dict[str, Guard] = {}
+        for name, value in presets.items():
+            if SETTINGS[name].raise_only:
+                self._raise_to(SETTINGS[name], value)
+
+    def _raise_to(self, spec: SettingSpec, preset: Value) -> None:
+        """A raise-only preset: raises the stored value, never lowers it (SettingConflict)."""
+        stored = self._values[spec.name]
+        assert isinstance(stored, int) and isinstance(preset, int)
+        if preset < stored:
+            raise SettingConflict(spec.name, f"the preset {preset} is lower than the {stored} in force, which only a "
+                                             "higher value may replace")
+        if preset > stored:
+            with self._store.atomic():
+                self._store.db["settings"].upsert({"name": spec.name, "value": json.dumps(preset)}, pk="name")
+            self._values[spec.name] = preset
+            log.warning("setting raised by its preset name=%s from=%d to=%d", spec.name, stored, preset)
+
+    def guard(self, name: str, check: Guard) -> None:
+        """A rule a change of `name` must pass besides its spec (the security profile's prerequisites)."""
+        self._guards[name] = check
 
     def _stored(self, spec: SettingSpec, text: str, presets: dict[str, Value]) -> Value:
         """The stored value of `spec` if it passes its check, else the repaired one."""
@@ -245,8 +297,8 @@ class Settings:
             used = spec.default
         with self._store.atomic():
             self._store.db["settings"].upsert({"name": spec.name, "value": json.dumps(used)}, pk="name")
-        log.warning("stored setting repaired name=%s stored=%r used=%s problem=%r", spec.name, _shortened(text),
-                    wire(used), problem)
+        log.warning("stored setting repaired name=%s stored=%r used=%s problem=%r", spec.name,
+                    "***" if spec.secret else _shortened(text), spec.shown(used), problem)
         return used
 
     def __getitem__(self, name: str) -> Value:
@@ -272,15 +324,25 @@ class Settings:
         """Validate, persist and apply a new value; return why it was refused, or None."""
         spec = SETTINGS[name]
         problem = "read-only" if spec.readonly else spec.check(value)
+        if problem is None and name in self._guards:
+            problem = self._guards[name](self._values[name], value)
         if problem is not None:
             return problem
+        self._put(name, value)
+        log.info("setting changed name=%s value=%s", name, spec.shown(value))
+        return None
+
+    def restore(self, name: str, value: Value) -> None:
+        """Put back an earlier value past the guards (a raised security profile that fails to connect)."""
+        self._put(name, value)
+        log.warning("setting restored name=%s value=%s", name, SETTINGS[name].shown(value))
+
+    def _put(self, name: str, value: Value) -> None:
         with self._store.atomic():
             self._store.db["settings"].upsert({"name": name, "value": json.dumps(value)}, pk="name")
         self._values[name] = value
-        log.info("setting changed name=%s value=%s", name, wire(value))
         for event in self._waiting.get(name, ()):
             event.set()
-        return None
 
     async def sleep(self, seconds: float, name: str) -> bool:
         """Sleep `seconds`, or less: True as soon as setting `name` changes. Loops that wait an interval

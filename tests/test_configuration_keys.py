@@ -54,6 +54,10 @@ SPEC_KEYS: dict[str, tuple[bool, str]] = {
     "ChargingScheduleMaxPeriods": (True, "R"),
     "ConnectorSwitch3to1PhaseSupported": (False, "R"),
     "MaxChargingProfilesInstalled": (True, "R"),
+    # Security Whitepaper (edition 3) §7
+    "AuthorizationKey": (False, "W"),
+    "CpoName": (False, "RW"),
+    "SecurityProfile": (False, "RW"),
 }
 NOT_OFFERED = {"BlinkRepeat", "LightIntensity"}
 """Optional §9.1 keys for a light evsed cannot blink or dim on request."""
@@ -75,7 +79,10 @@ async def test_every_key_of_the_supported_profiles_with_its_accessibility(daemon
     for name, (_, access) in SPEC_KEYS.items():
         if access != "R or RW":
             assert keys[name]["readonly"] is (access == "R"), name
-        assert "value" in keys[name], f"{name}: every key evsed has carries its value"
+        if access == "W":
+            assert "value" not in keys[name], f"{name} is write-only: its value is never shown"
+        else:
+            assert "value" in keys[name], f"{name}: every key evsed has carries its value"
     assert NOT_OFFERED.isdisjoint(keys)
     assert keys["NumberOfConnectors"]["value"] == "2"
     assert keys["MeterValuesSampledDataMaxLength"]["value"] == "4"

@@ -94,6 +94,7 @@ def _run(config: Config, config_path: Path) -> int:
     from firmware.daemon.hardware import HardwareError
     from firmware.logs import setup_logging
     from firmware.persistence.db import StorageError
+    from firmware.settings import SettingConflict
 
     setup_logging(config.logging.level)
     try:
@@ -101,6 +102,12 @@ def _run(config: Config, config_path: Path) -> int:
     except HardwareError as e:
         logging.getLogger("firmware").critical("hardware error, not started: %s", e)
         return EXIT_HARDWARE
+    except SettingConflict as e:  # the file asks for what the stored state forbids
+        from firmware.ocpp16.keys import KEYS
+
+        key = next((k for k, name in KEYS.items() if name == e.name), e.name)
+        print(f"evsed: configuration error: [ocpp] {key}: {e}", file=sys.stderr)
+        return EXIT_CONFIG
     except StorageError as e:  # locked by another process, or not openable: never moved aside
         logging.getLogger("firmware").critical("%s, not started path=%s error=%s", e.kind, e.path, e.reason)
         return EXIT_STORAGE

@@ -5,13 +5,16 @@ configurable `Behaviour`, and can send CALLs (RemoteStartTransaction, ...) or ra
 """
 
 import asyncio
+import base64
 import itertools
 import json
 import logging
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +33,11 @@ log = logging.getLogger(__name__)
 def sim_config_text(url: str, db: Path, charge_point_id: str, *, connectors: int = 2, log_level: str = "warning",
                     reconnect_max_s: float = 30.0, ocpp: dict[str, bool | int | str] | None = None,
                     clock_trust: str = "ntp", resume_transactions: bool = False, serial_number: str = "",
-                    call_timeout_s: float = 30.0, install_command: list[str] | None = None) -> str:
+                    call_timeout_s: float = 30.0, install_command: list[str] | None = None,
+                    csms: dict[str, str] | None = None) -> str:
     """The config file of a simulated charger talking to a loopback CSMS at `url` (demo, tests, bench);
-    `install_command`: `[firmware] install_command` (None: the simulator's built-in installer)."""
+    `install_command`: `[firmware] install_command` (None: the simulator's built-in installer); `csms`: more
+    `[csms]` settings (ca_file, client_cert, client_key, basic_auth_password)."""
 
     def toml(value: bool | int | str) -> str:
         return ("true" if value else "false") if isinstance(value, bool) else json.dumps(value)
@@ -41,7 +46,7 @@ def sim_config_text(url: str, db: Path, charge_point_id: str, *, connectors: int
         "[charge_point]", f"id = {toml(charge_point_id)}", f"connectors = {connectors}",
         f"resume_transactions = {toml(resume_transactions)}", f"serial_number = {toml(serial_number)}",
         "[csms]", f"url = {toml(url)}", f"reconnect_max_s = {reconnect_max_s}",
-        f"call_timeout_s = {call_timeout_s}",
+        f"call_timeout_s = {call_timeout_s}", *(f"{key} = {toml(value)}" for key, value in (csms or {}).items()),
         "[hardware]", 'backend = "sim"',
         "[storage]", f"path = {toml(str(db))}",
         "[logging]", f"level = {toml(log_level)}",
@@ -72,6 +77,10 @@ class Behaviour:
     transaction_ids: itertools.count = field(default_factory=lambda: itertools.count(1001))
     time_offset_s: float = 0.0
     """How far the CSMS's clock (currentTime) is ahead of this machine's."""
+    password: bytes | None = None
+    """HTTP Basic password the CSMS requires (None: it admits anyone); a wrong one gets 401."""
+    anonymous: bool = False
+    """With `password`: a request without credentials is admitted too (only a wrong password gets 401)."""
     raw_answers: dict[str, Callable[[str, dict[str, Any]], str | None]] = field(default_factory=dict)
     """A hostile or broken CSMS, for tests: action → f(unique id, payload) giving the whole frame to answer
     with instead ("" answers nothing; None answers as usual)."""
@@ -192,13 +201,31 @@ class LoopbackCsms:
         self._changed = asyncio.Condition()
         self._server: websockets.Server | None = None
         self.url = ""
+        self.authorizations: list[str | None] = []
+        """The Authorization header of each upgrade request (None: none sent)."""
 
-    async def start(self, port: int = 0) -> str:
+    async def start(self, port: int = 0, tls: ssl.SSLContext | None = None, host_name: str = "127.0.0.1") -> str:
+        """Serve on 127.0.0.1; `tls`: wss:// with that server context; `host_name`: the name the url gives."""
         self._server = await websockets.serve(self._handle, "127.0.0.1", port, subprotocols=["ocpp1.6"],
-                                              max_size=16 * 2**20)
+                                              max_size=16 * 2**20, ssl=tls, process_request=self._admit)
         port = self._server.sockets[0].getsockname()[1]
-        self.url = f"ws://127.0.0.1:{port}/ocpp"
+        self.url = f"{'wss' if tls else 'ws'}://{host_name}:{port}/ocpp"
         return self.url
+
+    def _admit(self, connection: websockets.ServerConnection, request: Any) -> Any:
+        """Record the upgrade request's Authorization header; answer 401 while `behaviour.password` is set and the
+        header does not carry it (HTTP Basic, the charge point id as the user)."""
+        header = request.headers.get("Authorization")
+        self.authorizations.append(header)
+        asyncio.get_running_loop().create_task(self._notify())
+        expected = self.behaviour.password
+        if expected is None or (header is None and self.behaviour.anonymous):
+            return None
+        charge_point_id = request.path.rstrip("/").rsplit("/", 1)[-1]
+        wanted = "Basic " + base64.b64encode(charge_point_id.encode() + b":" + expected).decode()
+        if header != wanted:
+            return connection.respond(HTTPStatus.UNAUTHORIZED, "wrong or missing credentials\n")
+        return None
 
     async def stop(self) -> None:
         if self._server is not None:

@@ -39,6 +39,7 @@ from firmware.ocpp16.peer import Ocpp16Peer, Ocpp16Services
 from firmware.ocpp16.status import StatusReport, StatusReporter
 from firmware.protocol.connection import Connection, reconnect_delay, summary
 from firmware.protocol.pump import Pump
+from firmware.protocol.security import LinkSecurity
 from firmware.protocol.vendors import TransferAnswer, TransferStatus
 from firmware.settings import Settings
 from firmware.transactions import metering
@@ -68,7 +69,9 @@ class Registration(StrEnum):
 class Ocpp16Adapter:
     """Implements the core's ports (`core.ports.StatusPort`, `auth.authorizer.CsmsAuthorize`) in OCPP 1.6."""
 
-    def __init__(self, config: Config, settings: Settings, outbox: Outbox, clock: Clock) -> None:
+    def __init__(self, config: Config, settings: Settings, outbox: Outbox, clock: Clock,
+                 security: LinkSecurity | None = None) -> None:
+        """`security`: the security profile's TLS context and credentials (None: a plain connection)."""
         self._config = config
         self._settings = settings
         self._outbox = outbox
@@ -87,15 +90,20 @@ class Ocpp16Adapter:
         """The tasks of the current connection; triggered messages are sent in one of them."""
         self._reporter = StatusReporter(settings, clock, self._send_status, outbox.last_id)
         cp = config.charge_point
+        self.security = security
         self.connection = Connection(config.csms.endpoint(cp.id), config.csms.shown_endpoint(cp.id), SUBPROTOCOL,
-                                     settings, config.csms.reconnect_max_s, self._serve)
+                                     settings, config.csms.reconnect_max_s, self._serve, security)
         settings.fix("protocol_features", ",".join(HANDLERS.profiles()))
 
     def attach(self, services: Services) -> None:
         """The core is built: CSMS requests and confirmations go to its services from now on."""
-        self._services = Ocpp16Services.of(services, triggers=self)
+        self._services = Ocpp16Services.of(services, triggers=self, link=self)
         self._pump = Pump(self._outbox, self._settings, self._clock, outbound(services.confirmations),
                           self._statuses_before)
+
+    def redial(self) -> None:
+        """The link's port: connect again (a security profile was raised)."""
+        self.connection.redial()
 
     @property
     def url(self) -> str:

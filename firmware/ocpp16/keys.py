@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 KEYS: dict[str, str] = {
     "AllowOfflineTxForUnknownId": "offline_unknown_id_allowed",
     "AuthorizationCacheEnabled": "auth_cache_enabled",
+    "AuthorizationKey": "authorization_key",
     "AuthorizeRemoteTxRequests": "authorize_remote_starts",
     "ChargeProfileMaxStackLevel": "max_profile_stack_level",
     "ChargingScheduleAllowedChargingRateUnit": "charging_rate_units",
@@ -23,6 +24,7 @@ KEYS: dict[str, str] = {
     "ConnectionTimeOut": "connection_timeout_s",
     "ConnectorPhaseRotation": "connector_phase_rotation",
     "ConnectorSwitch3to1PhaseSupported": "phase_switching_supported",
+    "CpoName": "cpo_name",
     "GetConfigurationMaxKeys": "max_keys_per_request",
     "HeartbeatInterval": "heartbeat_interval_s",
     "LocalAuthListEnabled": "local_list_enabled",
@@ -38,6 +40,7 @@ KEYS: dict[str, str] = {
     "NumberOfConnectors": "connectors",
     "ReserveConnectorZeroSupported": "reserve_connector_zero_supported",
     "ResetRetries": "reset_retries",
+    "SecurityProfile": "security_profile",
     "SendLocalListMaxLength": "local_list_max_update",
     "StopTransactionOnEVSideDisconnect": "stop_on_ev_disconnect",
     "StopTransactionOnInvalidId": "stop_on_invalid_id",
@@ -50,8 +53,8 @@ KEYS: dict[str, str] = {
     "WebSocketPingInterval": "websocket_ping_interval_s",
 }
 """1.6 key name → setting name: every key of §9.1 (Core), §9.2 (Local Auth List Management), §9.3
-(Reservation) and §9.4 (Smart Charging) evsed has a meaning for. Not here: BlinkRepeat and LightIntensity
-(optional; the status LED driver neither blinks on request nor dims)."""
+(Reservation), §9.4 (Smart Charging) and of the Security Whitepaper (edition 3) evsed has a meaning for.
+Not here: BlinkRepeat and LightIntensity (optional; the status LED driver neither blinks on request nor dims)."""
 
 MAX_LENGTHS: dict[str, str] = {
     "ConnectorPhaseRotationMaxLength": "connector_phase_rotation",
@@ -114,7 +117,7 @@ def _shown(name: str) -> str:
     return name if len(name) <= 50 and name.isprintable() else repr(name[:50]) + ("..." if len(name) > 50 else "")
 
 
-def entries(settings: Settings, names: list[str] | None) -> tuple[list[tuple[str, bool, str]], list[str]]:
+def entries(settings: Settings, names: list[str] | None) -> tuple[list[tuple[str, bool, str | None]], list[str]]:
     """GetConfiguration (§5.8): (key, readonly, wire value) for the known keys, every key when no names are
     given, and the names not known, as they were asked for."""
     if not names:
@@ -123,11 +126,12 @@ def entries(settings: Settings, names: list[str] | None) -> tuple[list[tuple[str
     return [_entry(settings, key) for _, key in found if key is not None], [n for n, key in found if key is None]
 
 
-def _entry(settings: Settings, key: str) -> tuple[str, bool, str]:
+def _entry(settings: Settings, key: str) -> tuple[str, bool, str | None]:
+    """(key, readonly, value); a write-only key (AuthorizationKey) has no value to show."""
     if key in MAX_LENGTHS:
         return key, True, str(SETTINGS[MAX_LENGTHS[key]].max_members)
     spec = SETTINGS[KEYS[key]]
-    return key, spec.readonly, wire(settings[spec.name])
+    return key, spec.readonly, None if spec.secret else wire(settings[spec.name])
 
 
 def change(settings: Settings, name: str, text: str) -> ChangeResult:
@@ -148,7 +152,7 @@ def change(settings: Settings, name: str, text: str) -> ChangeResult:
     problem = settings.change(setting, value)
     if problem is not None:
         return _rejected(key, problem, text)
-    log.info("configuration changed key=%s value=%s", key, wire(value))
+    log.info("configuration changed key=%s value=%s", key, SETTINGS[setting].shown(value))
     return ChangeResult.ACCEPTED
 
 

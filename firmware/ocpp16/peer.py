@@ -53,17 +53,25 @@ class Triggers(Protocol):
     def trigger(self, message: str, connector_id: int | None) -> None: ...
 
 
+class Link(Protocol):
+    """The adapter's port for the link itself: dial again (with a security profile just raised)."""
+
+    def redial(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class Ocpp16Services(Services):
     """What a 1.6 handler gets: the core's services, and the adapter's ports."""
 
     triggers: Triggers | None = None
     """Messages the charge point sends when the CSMS asks (TriggerMessage); None: none can be."""
+    link: Link | None = None
+    """The websocket (a raised SecurityProfile applies by connecting again); None: no link to redial."""
 
     @classmethod
-    def of(cls, services: Services, triggers: Triggers | None) -> "Ocpp16Services":
+    def of(cls, services: Services, triggers: Triggers | None, link: Link | None = None) -> "Ocpp16Services":
         """`services` with the adapter's ports added."""
-        return cls(**{f.name: getattr(services, f.name) for f in fields(Services)}, triggers=triggers)
+        return cls(**{f.name: getattr(services, f.name) for f in fields(Services)}, triggers=triggers, link=link)
 
 
 class Ocpp16Peer(LibraryChargePoint):

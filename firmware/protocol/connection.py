@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 
 import websockets
 
+from firmware.protocol.security import LinkSecurity
 from firmware.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,8 @@ def summary(error: BaseException) -> str:
 
 class Connection:
     def __init__(self, endpoint: str, shown_url: str, subprotocol: str, settings: Settings, reconnect_max_s: float,
-                 session: Session) -> None:
+                 session: Session, security: LinkSecurity | None = None) -> None:
+        """`security`: the TLS context and credentials of each dial (None: a plain connection)."""
         self._endpoint = endpoint
         self.url = shown_url
         """The endpoint for logs and status (no password)."""
@@ -54,10 +56,12 @@ class Connection:
         self._settings = settings
         self._reconnect_max_s = reconnect_max_s
         self._session = session
+        self._security = security
         self._connection: websockets.ClientConnection | None = None
         self._wanted = asyncio.Event()
         self._wanted.set()
         self._closing = False
+        self._redial = False
 
     @property
     def connected(self) -> bool:
@@ -75,6 +79,14 @@ class Connection:
     @property
     def wanted(self) -> bool:
         return self._wanted.is_set()
+
+    def redial(self) -> None:
+        """Close the connection normally and dial again at once (a security profile was raised)."""
+        connection = self._connection
+        if connection is not None:
+            self._redial = True
+            asyncio.get_running_loop().create_task(connection.close(websockets.CloseCode.SERVICE_RESTART,
+                                                                    "security profile changed"))
 
     async def close(self) -> None:
         """End the link for good (the daemon stops or restarts): everything written so far reaches the CSMS,
@@ -94,21 +106,30 @@ class Connection:
             await self._wanted.wait()
             if self._closing:
                 return
+            served = False
             try:
+                options = self._security.dial() if self._security else {}
                 async with websockets.connect(self._endpoint, subprotocols=[self._subprotocol],
                                               open_timeout=10, ping_interval=None, close_timeout=CLOSE_TIMEOUT_S,
-                                              max_size=MAX_FRAME_BYTES) as connection:
+                                              max_size=MAX_FRAME_BYTES, **options) as connection:
                     if connection.subprotocol != self._subprotocol:
                         log.error("CSMS did not accept subprotocol %s url=%s", self._subprotocol, self.url)
                     else:
-                        attempt = 0
+                        attempt, served = 0, True
+                        if self._security:
+                            self._security.connected()
                         await self._serve(connection)
-            except (OSError, TimeoutError, websockets.WebSocketException) as e:
+            except (OSError, TimeoutError, websockets.WebSocketException) as e:  # a TLS refusal and a 401 too
                 log.warning("CSMS link down url=%s error=%s", self.url, e or type(e).__name__)
             except Exception as e:  # supervision: a fault in the conversation never ends the daemon
                 log.error("CSMS link failed, dropped and dialled again url=%s error=%s", self.url, summary(e))
+            if not served and self._security:
+                self._security.failed()
             if self._closing:
                 return
+            if self._redial:
+                self._redial = False
+                continue
             if not self._wanted.is_set():
                 log.info("CSMS link held down")
                 continue

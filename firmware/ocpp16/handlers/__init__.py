@@ -37,7 +37,7 @@ FIRMWARE_MANAGEMENT = "FirmwareManagement"
 
 HANDLERS = Registry([
     Handler(Action.change_availability, change_availability.handle, CORE),
-    Handler(Action.change_configuration, change_configuration.handle, CORE),
+    Handler(Action.change_configuration, change_configuration.handle, CORE, then=change_configuration.then),
     Handler(Action.clear_cache, clear_cache.handle, CORE),
     Handler(Action.data_transfer, data_transfer.handle, CORE),
     Handler(Action.get_configuration, get_configuration.handle, CORE),

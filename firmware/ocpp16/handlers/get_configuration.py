@@ -17,5 +17,6 @@ def handle(services: Services, key: list[str] | None = None) -> call_result.GetC
         raise OccurenceConstraintViolationError(details={"cause": f"{len(key)} keys named, at most {limit}"})
     known, unknown = keys.entries(services.settings, key)
     return call_result.GetConfiguration(
-        configuration_key=[{"key": k, "readonly": ro, "value": v} for k, ro, v in known],
+        configuration_key=[{"key": k, "readonly": ro, "value": v} if v is not None else {"key": k, "readonly": ro}
+                           for k, ro, v in known],
         unknown_key=unknown or None)

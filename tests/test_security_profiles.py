@@ -1,0 +1,172 @@
+"""Security profiles 0-3 (OCPP 1.6 Security Whitepaper, edition 3) end to end: the real daemon against the real CSMS
+(the `ocpp` library's side behind `websockets`) on 127.0.0.1, over TLS with a CA, server and client certificates
+made in the test (`tests.pki`). Each profile connects and boots; the Basic-auth header is exact (hex text, or the
+bytes it encodes); a 401 and refused certificates (another CA, expired, another hostname) are survived and never
+connect; the profile only rises, with its prerequisites; a raised profile that cannot connect falls back; a preset
+lower than the stored profile stops the start (exit 2); the AuthorizationKey never shows."""
+
+import asyncio
+import base64
+import ssl
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
+from ocpp.v16 import call
+
+from firmware.demo.loopback_csms import Behaviour, LoopbackCsms
+from tests.conftest import CHARGE_POINT, Daemon
+from tests.pki import Issued, authority, issue
+
+KEY = "00112233445566778899aabbccddeeff0a0b0c0d"
+"""An AuthorizationKey: the hex text of 20 bytes."""
+
+
+def server_context(server: Issued, tmp_path: Path, client_ca: Issued | None = None) -> ssl.SSLContext:
+    cert, key = server.write(tmp_path, "server")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    if client_ca is not None:
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(cadata=client_ca.cert.public_bytes(Encoding.PEM).decode())
+    return context
+
+
+def ca_file(ca: Issued, tmp_path: Path) -> str:
+    path = tmp_path / "csms-root.pem"
+    path.write_bytes(ca.cert.public_bytes(Encoding.PEM))
+    return str(path)
+
+
+@pytest.fixture
+async def tls_csms(tmp_path):
+    """Start a CSMS behind TLS with the given server certificate (and client CA), at most one per test."""
+    servers: list[LoopbackCsms] = []
+
+    async def start(server: Issued, client_ca: Issued | None = None, behaviour: Behaviour | None = None,
+                    host_name: str = "127.0.0.1") -> LoopbackCsms:
+        csms = LoopbackCsms(behaviour)
+        await csms.start(tls=server_context(server, tmp_path, client_ca), host_name=host_name)
+        servers.append(csms)
+        return csms
+
+    yield start
+    for csms in servers:
+        await csms.stop()
+
+
+async def booted(csms: LoopbackCsms, within: float = 10.0) -> None:
+    await csms.wait_for("BootNotification", within=within)
+
+
+async def test_profile_1_sends_the_exact_basic_header_and_boots(make_daemon, csms):
+    csms.behaviour.password = KEY.encode()
+    await make_daemon(ocpp={"SecurityProfile": 1, "AuthorizationKey": KEY})
+    expected = "Basic " + base64.b64encode(f"{CHARGE_POINT}:{KEY}".encode()).decode()
+    assert csms.authorizations[-1] == expected
+
+
+async def test_profile_1_with_the_decoded_password_option(make_daemon, csms):
+    csms.behaviour.password = bytes.fromhex(KEY)
+    await make_daemon(ocpp={"SecurityProfile": 1, "AuthorizationKey": KEY}, csms={"basic_auth_password": "decoded"})
+    assert base64.b64decode(csms.authorizations[-1].split()[1]) == CHARGE_POINT.encode() + b":" + bytes.fromhex(KEY)
+
+
+async def test_a_401_is_survived_and_the_right_password_then_connects(make_daemon, csms):
+    csms.behaviour.password = b"not-the-key"
+    charger = await make_daemon(ocpp={"SecurityProfile": 1, "AuthorizationKey": KEY}, boot=False)
+    await csms.wait_until(lambda: len(csms.authorizations) >= 2, within=15)
+    assert csms.connections == 0 and charger.proc.returncode is None
+    assert "401" in charger.log()
+    csms.behaviour.password = KEY.encode()
+    await booted(csms, within=15)
+
+
+async def test_profile_2_verifies_the_csms_and_boots(make_daemon, tls_csms, tmp_path):
+    root = authority()
+    csms = await tls_csms(issue(root, "csms"))
+    csms.behaviour.password = KEY.encode()
+    await make_daemon(url=csms.url, ocpp={"SecurityProfile": 2, "AuthorizationKey": KEY},
+                      csms={"ca_file": ca_file(root, tmp_path)}, boot=False)
+    await booted(csms)
+    assert csms.authorizations[-1].startswith("Basic ")
+
+
+@pytest.mark.parametrize("wrong", ["another CA", "expired", "another host"])
+async def test_profile_2_refuses_a_csms_certificate_it_cannot_trust(make_daemon, tls_csms, tmp_path, wrong):
+    root, other = authority(), authority("Somebody else's root")
+    server = {"another CA": issue(other, "csms"), "expired": issue(root, "csms", expired=True),
+              "another host": issue(root, "csms", hosts=("csms.example.org",))}[wrong]
+    csms = await tls_csms(server)
+    charger = await make_daemon(url=csms.url, ocpp={"SecurityProfile": 2, "AuthorizationKey": KEY},
+                                csms={"ca_file": ca_file(root, tmp_path)}, boot=False)
+    async with asyncio.timeout(15):
+        while charger.log().count("CSMS link down") < 2:
+            await asyncio.sleep(0.1)
+    assert "CERTIFICATE_VERIFY_FAILED" in charger.log() and csms.connections == 0
+    assert charger.proc.returncode is None
+
+
+@pytest.mark.parametrize("kind", ["ec", "rsa"])
+async def test_profile_3_presents_the_client_certificate(make_daemon, tls_csms, tmp_path, kind):
+    root = authority()
+    client_root = authority("Charge point CA")
+    csms = await tls_csms(issue(root, "csms"), client_ca=client_root)
+    cert, key = issue(client_root, CHARGE_POINT, client=True, kind=kind).write(tmp_path, "cp")
+    await make_daemon(url=csms.url, ocpp={"SecurityProfile": 3},
+                      csms={"ca_file": ca_file(root, tmp_path), "client_cert": str(cert), "client_key": str(key)},
+                      boot=False)
+    await booted(csms)
+    assert csms.authorizations[-1] is None, "profile 3: no password"
+
+
+async def change(csms, key: str, value: str) -> str:
+    return (await csms.call(CHARGE_POINT, call.ChangeConfiguration(key=key, value=value))).status
+
+
+async def test_the_profile_only_rises_with_its_prerequisites_and_the_key_never_shows(make_daemon, csms):
+    charger = await make_daemon()
+    assert await change(csms, "SecurityProfile", "0") == "Rejected"  # equal
+    assert await change(csms, "SecurityProfile", "1") == "Rejected"  # no AuthorizationKey yet
+    assert await change(csms, "SecurityProfile", "2") == "Rejected"  # no wss://, no root certificate
+    for malformed in ("00112233", "zz" * 20, "0" * 41, KEY + "00"):
+        assert await change(csms, "AuthorizationKey", malformed) == "Rejected", malformed
+    assert await change(csms, "AuthorizationKey", KEY) == "Accepted"
+    conf = await csms.call(CHARGE_POINT, call.GetConfiguration(key=["AuthorizationKey", "SecurityProfile"]))
+    shown = {k["key"]: k for k in conf.configuration_key}
+    assert "value" not in shown["AuthorizationKey"] and shown["SecurityProfile"]["value"] == "0"
+    connections = csms.connections
+    assert await change(csms, "SecurityProfile", "1") == "Accepted"
+    await csms.wait_until(lambda: csms.connections > connections, within=15)  # it connected again, with Basic auth
+    assert csms.authorizations[-1] == "Basic " + base64.b64encode(f"{CHARGE_POINT}:{KEY}".encode()).decode()
+    assert await change(csms, "SecurityProfile", "0") == "Rejected"  # lower
+    status = await charger.cmd(cmd="state")
+    for text in (charger.log(), str(status), (charger.workdir / "evsed.toml").read_text()):
+        assert KEY not in text and KEY.upper() not in text
+
+
+async def test_a_raised_profile_that_cannot_connect_falls_back(make_daemon, csms):
+    csms.behaviour.password, csms.behaviour.anonymous = b"the CSMS wants another key", True
+    charger = await make_daemon()
+    assert await change(csms, "AuthorizationKey", KEY) == "Accepted"
+    connections = csms.connections
+    assert await change(csms, "SecurityProfile", "1") == "Accepted"  # the CSMS then answers 401 to it
+    await csms.wait_until(lambda: csms.connections > connections, within=40)  # back on profile 0
+    assert csms.authorizations[-1] is None
+    assert "security profile 1 does not connect" in charger.log()
+    conf = await csms.call(CHARGE_POINT, call.GetConfiguration(key=["SecurityProfile"]))
+    assert conf.configuration_key[0]["value"] == "0"
+
+
+async def test_a_preset_lower_than_the_stored_profile_stops_the_start(make_daemon, csms, tmp_path):
+    csms.behaviour.password = KEY.encode()
+    charger = await make_daemon(ocpp={"SecurityProfile": 1, "AuthorizationKey": KEY})
+    await charger.stop()
+    lower = Daemon(tmp_path, csms.url, ocpp={"SecurityProfile": 0})
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "firmware", "run", "-c", str(lower.config),
+                                                   stderr=asyncio.subprocess.PIPE)
+    async with asyncio.timeout(30):
+        _, stderr = await process.communicate()
+    assert process.returncode == 2
+    assert "[ocpp] SecurityProfile" in stderr.decode() and "lower" in stderr.decode()
