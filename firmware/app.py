@@ -29,6 +29,7 @@ from firmware.firmware_management.updates import FirmwareUpdates
 from firmware.ocpp16 import keys
 from firmware.persistence.db import Store
 from firmware.protocol.security import LinkSecurity
+from firmware.security.service import Certificates
 from firmware.settings import Settings
 from firmware.smart_charging.controller import SmartCharging
 from firmware.transactions.outbox import Outbox
@@ -54,11 +55,12 @@ class App:
                                  fixed={"connectors": config.charge_point.connectors})
         self.outbox = Outbox(self.store, self.clock)
         self.txs = TransactionStore(self.store, self.outbox)
-        csms = config.csms
-        self.security = LinkSecurity(
-            csms, config.charge_point.id, self.settings,
-            trusted_roots=lambda: Path(csms.ca_file) if csms.ca_file else None,
-            client_identity=lambda: (Path(csms.client_cert), Path(csms.client_key)) if csms.client_cert else None)
+        cp = config.charge_point
+        self.certificates = Certificates(config.storage.path.parent / "certificates", config.csms, self.clock,
+                                         self.settings, cp.serial_number or cp.id,
+                                         self.settings.integer("certificate_store_max"))
+        self.security = LinkSecurity(config.csms, cp.id, self.settings, self.certificates.trusted_roots,
+                                     self.certificates.client_identity)
         self.adapter = Ocpp16Adapter(config, self.settings, self.outbox, self.clock, self.security)
         self.hardware = build_hardware(config)
         self.gate = EnergyGate({n: d.contactor for n, d in self.hardware.connectors.items()})
@@ -90,7 +92,8 @@ class App:
                                        state_dir / "diagnostics", lambda: _described(commands))
         self.adapter.attach(Services(self.settings, self.authorizer, self.charge_point,
                                      Confirmations(self.txs, self.authorizer, self.charge_point), self.lifecycle,
-                                     self.smart_charging, self.firmware_updates, self.diagnostics))
+                                     self.smart_charging, self.firmware_updates, self.diagnostics,
+                                     self.certificates))
         self.control = ControlServer(config.control_socket, commands.handlers())
         self.systemd = Systemd()
 

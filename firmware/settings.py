@@ -132,6 +132,11 @@ AUTHORIZATION_KEY = r"(?:[0-9a-fA-F]{2}){16,20}|"
 """The HTTP Basic password of security profiles 1 and 2 as the OCPP 1.6 Security Whitepaper gives it: the hex text of
 16 to 20 bytes (empty: none set)."""
 
+CERTIFICATES = 20
+"""The most root certificates installed at once (Security Whitepaper: CertificateStoreMaxLength)."""
+CHAIN_CHARS = 10_000
+"""The longest CertificateSigned chain (CertificateSignedMaxChainSize; the schema's own bound)."""
+
 PROFILE_STACK_LEVELS = 10
 """The highest stackLevel a charging profile may have (OCPP 1.6 §9.4 ChargeProfileMaxStackLevel)."""
 SCHEDULE_PERIODS = 96
@@ -193,6 +198,11 @@ SETTINGS: dict[str, SettingSpec] = {
         SettingSpec("phase_switching_supported", bool, False, readonly=True),
         SettingSpec("security_profile", int, 0, minimum=0, maximum=3, raise_only=True),
         SettingSpec("authorization_key", str, "", pattern=AUTHORIZATION_KEY, secret=True),
+        SettingSpec("certificate_store_max", int, CERTIFICATES, readonly=True, minimum=CERTIFICATES,
+                    maximum=CERTIFICATES),
+        SettingSpec("certificate_chain_max_chars", int, CHAIN_CHARS, readonly=True, minimum=CHAIN_CHARS,
+                    maximum=CHAIN_CHARS),
+        SettingSpec("additional_root_check", bool, False, readonly=True),
         SettingSpec("cpo_name", str, "", pattern=r"[^\x00-\x1f\x7f]{0,64}"),
     )
 }

@@ -22,7 +22,7 @@ from firmware.ocpp16.keys import KEYS
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("firmware", "hal", "drivers")
 NEUTRAL = ("firmware.core", "firmware.auth", "firmware.transactions", "firmware.persistence", "firmware.smart_charging",
-           "firmware.firmware_management")
+           "firmware.firmware_management", "firmware.security")
 """The blocks that must work the same under every OCPP version."""
 ADAPTER_SIDE = ("firmware.ocpp16", "firmware.protocol", "ocpp", "websockets")
 KEY_NAME_HISTORY = ("firmware.persistence.migrations", "V4_SETTING_NAMES")

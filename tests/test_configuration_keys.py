@@ -55,7 +55,10 @@ SPEC_KEYS: dict[str, tuple[bool, str]] = {
     "ConnectorSwitch3to1PhaseSupported": (False, "R"),
     "MaxChargingProfilesInstalled": (True, "R"),
     # Security Whitepaper (edition 3) §7
+    "AdditionalRootCertificateCheck": (False, "R"),
     "AuthorizationKey": (False, "W"),
+    "CertificateSignedMaxChainSize": (False, "R"),
+    "CertificateStoreMaxLength": (False, "R"),
     "CpoName": (False, "RW"),
     "SecurityProfile": (False, "RW"),
 }

@@ -65,7 +65,7 @@ def test_the_example_vendor_answers_its_version_and_no_other_message():
 
 
 def test_the_handler_answers_with_the_registered_vendor(tmp_path):
-    services = Services(Settings(Store(tmp_path / "evsed.db"), {}, {}), *[None] * 7)  # type: ignore[arg-type]
+    services = Services(Settings(Store(tmp_path / "evsed.db"), {}, {}), *[None] * 8)  # type: ignore[arg-type]
     VENDORS.register("com.test.handler", lambda message_id, data: TransferAnswer(TransferStatus.REJECTED, data))
     try:
         answer = data_transfer.handle(services, vendor_id="com.test.handler", message_id="M", data="d")
@@ -99,7 +99,7 @@ def adapter_for(url: str, tmp_path: Path) -> Ocpp16Adapter:
     settings = Settings(store, {}, {})
     clock = Clock(Trust.RTC, "boot")
     adapter = Ocpp16Adapter(config, settings, Outbox(store, clock), clock)
-    adapter.attach(Services(settings, *[None] * 7))  # type: ignore[arg-type]
+    adapter.attach(Services(settings, *[None] * 8))  # type: ignore[arg-type]
     return adapter
 
 

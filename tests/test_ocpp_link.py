@@ -82,7 +82,8 @@ PROFILE = {"chargingProfileId": 1, "stackLevel": 0, "chargingProfilePurpose": "B
 
 BAD_CALLS = [
     ("FooBar", {}, "NotImplemented"),
-    ("GetInstalledCertificateIds", {"certificateType": "ManufacturerRootCertificate"}, "NotSupported"),  # not yet
+    ("SignedUpdateFirmware", {"requestId": 1, "firmware": {"location": "http://127.0.0.1:9/f", "signature": "x",
+     "retrieveDateTime": "2026-01-01T00:00:00Z", "signingCertificate": "x"}}, "NotSupported"),  # not yet
     ("RemoteStartTransaction", {}, "OccurenceConstraintViolation"),
     ("RemoteStartTransaction", {"idTag": 5}, "TypeConstraintViolation"),
     ("RemoteStartTransaction", {"idTag": "A" * 21}, "TypeConstraintViolation"),
@@ -147,12 +148,13 @@ async def test_boot_carries_the_serial_under_both_names(make_daemon, csms):
 
 
 @pytest.mark.parametrize(("action", "code", "description"), [
-    ("GetInstalledCertificateIds", "NotSupported", "Requested Action is recognized but not supported by the receiver"),
+    ("SignedUpdateFirmware", "NotSupported", "Requested Action is recognized but not supported by the receiver"),
     ("FooBar", "NotImplemented", "Requested Action is not known by receiver"),
 ])
 async def test_callerror_descriptions_match_their_codes(daemon, csms, action, code, description):
     """OCPP-J 1.6 §4.2.3: the library swaps these two descriptions; the charger sends the spec's."""
-    payload = {"certificateType": "ManufacturerRootCertificate"}
+    payload = {"requestId": 1, "firmware": {"location": "http://127.0.0.1:9/f", "signature": "x",
+                                            "retrieveDateTime": "2026-01-01T00:00:00Z", "signingCertificate": "x"}}
     reply = await csms.send_raw(CHARGE_POINT, json.dumps([2, "d-1", action, payload]), "d-1")
     assert reply[2:4] == [code, description], reply
 

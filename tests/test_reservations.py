@@ -388,7 +388,7 @@ def build(tmp_path: Path, connectors: int = 2, zero_supported: bool = True) -> t
     authorizer = Authorizer(LocalList(store, max_entries=100, max_update=100), AuthCache(store), settings,
                             NoCsms())  # type: ignore[arg-type]
     charge_point = ChargePoint(parts, None, authorizer, settings, reporter, availability, reservations)
-    return Services(settings, authorizer, charge_point, None, None, None, None, None), charge_point, store  # type: ignore[arg-type]
+    return Services(settings, authorizer, charge_point, None, None, None, None, None, None), charge_point, store  # type: ignore[arg-type]
 
 
 async def test_handlers_map_every_answer_and_connector_0_is_rejected_where_not_supported(tmp_path):

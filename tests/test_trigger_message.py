@@ -51,7 +51,7 @@ class RecordingTriggers:
 @pytest.fixture
 def services(tmp_path: Path) -> Ocpp16Services:
     settings = Settings(Store(tmp_path / "evsed.db"), {}, fixed={"connectors": 2})
-    return Ocpp16Services(settings, None, None, None, None, None, None, None, triggers=RecordingTriggers())  # type: ignore[arg-type]
+    return Ocpp16Services(settings, None, None, None, None, None, None, None, None, triggers=RecordingTriggers())  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("message", "connector_id", "status"), [
@@ -83,7 +83,7 @@ def test_a_message_the_adapter_cannot_send_is_not_implemented(services):
     trigger_message.then(services, answer, requested_message="FirmwareStatusNotification")
     assert services.triggers.sent == []
     assert trigger_message.handle(services, requested_message="Heartbeat").status == "Accepted"
-    without_port = Ocpp16Services(services.settings, None, None, None, None, None, None, None)  # type: ignore[arg-type]
+    without_port = Ocpp16Services(services.settings, None, None, None, None, None, None, None, None)  # type: ignore[arg-type]
     assert trigger_message.handle(without_port, requested_message="Heartbeat").status == "NotImplemented"
 
 

@@ -99,7 +99,7 @@ def build(tmp_path: Path, tethered: bool = False) -> tuple[Services, Connector, 
     authorizer = Authorizer(LocalList(store, max_entries=100, max_update=100), AuthCache(store), settings,
                             NoCsms())  # type: ignore[arg-type]
     charge_point = ChargePoint([connector], None, authorizer, settings, reporter, availability)
-    return Services(settings, authorizer, charge_point, None, None, None, None, None), connector, store  # type: ignore[arg-type]
+    return Services(settings, authorizer, charge_point, None, None, None, None, None, None), connector, store  # type: ignore[arg-type]
 
 
 async def wait_until_stopped(connector: Connector) -> None:

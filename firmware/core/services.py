@@ -12,6 +12,7 @@ from firmware.core.confirmations import Confirmations
 from firmware.core.lifecycle import Lifecycle
 from firmware.firmware_management.diagnostics import Diagnostics
 from firmware.firmware_management.updates import FirmwareUpdates
+from firmware.security.service import Certificates
 from firmware.settings import Settings
 from firmware.smart_charging.controller import SmartCharging
 
@@ -36,3 +37,6 @@ class Services:
     """Over-the-air updates (1.6 FirmwareManagement: UpdateFirmware)."""
     diagnostics: Diagnostics
     """Diagnostics uploads (1.6 FirmwareManagement: GetDiagnostics)."""
+    certificates: Certificates
+    """Certificates (1.6 Security Whitepaper: Install/Delete/GetInstalledCertificateIds, SignCertificate,
+    CertificateSigned)."""

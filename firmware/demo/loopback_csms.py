@@ -172,6 +172,18 @@ class CsmsPeer(LibraryChargePoint):
     def on_diagnostics_status(self, **_: Any) -> call_result.DiagnosticsStatusNotification:
         return call_result.DiagnosticsStatusNotification()
 
+    @on(Action.sign_certificate)
+    def on_sign_certificate(self, **_: Any) -> call_result.SignCertificate:
+        return call_result.SignCertificate(status="Accepted")
+
+    @on(Action.security_event_notification)
+    def on_security_event(self, **_: Any) -> call_result.SecurityEventNotification:
+        return call_result.SecurityEventNotification()
+
+    @on(Action.log_status_notification)
+    def on_log_status(self, **_: Any) -> call_result.LogStatusNotification:
+        return call_result.LogStatusNotification()
+
     @on(Action.data_transfer)
     def on_data_transfer(self, vendor_id: str, message_id: str | None = None,
                          data: str | None = None) -> call_result.DataTransfer:

@@ -95,7 +95,7 @@ def build_archive(path: Path, members: dict[str, str]) -> None:
     """A gzipped tar of text members, written to `path`."""
     with tarfile.open(path, "w:gz") as archive:
         for name, text in members.items():
-            data = text.encode()
+            data = text.encode(errors="backslashreplace")  # a log line may quote a CSMS's lone surrogate
             info = tarfile.TarInfo(name)
             info.size, info.mtime, info.mode = len(data), int(time.time()), 0o600
             archive.addfile(info, io.BytesIO(data))

@@ -33,7 +33,7 @@ from firmware.core.ports import ConnectorReport
 from firmware.core.services import Services
 from firmware.logs import masked
 from firmware.ocpp16 import SUBPROTOCOL, convert
-from firmware.ocpp16.handlers import HANDLERS
+from firmware.ocpp16.handlers import FEATURE_PROFILES, HANDLERS
 from firmware.ocpp16.outbound import outbound
 from firmware.ocpp16.peer import Ocpp16Peer, Ocpp16Services
 from firmware.ocpp16.status import StatusReport, StatusReporter
@@ -52,12 +52,14 @@ MAX_BOOT_RETRY_S = 86_400
 """The longest wait a Pending or Rejected BootNotification.conf's interval can ask for (1.6 §4.2 sets no
 bound; a day keeps a bogus value from parking the charger for ever)."""
 
+SIGN_CERTIFICATE = "SignChargePointCertificate"
+LOG_STATUS = "LogStatusNotification"
 TRIGGERABLE = frozenset(m.value for m in (
     MessageTrigger.boot_notification, MessageTrigger.diagnostics_status_notification,
     MessageTrigger.firmware_status_notification, MessageTrigger.heartbeat, MessageTrigger.meter_values,
-    MessageTrigger.status_notification))
-"""The six messages a 1.6 TriggerMessage.req can name (the library's enum adds the security extension's,
-which a 1.6 TriggerMessage cannot carry): evsed sends each (`Ocpp16Adapter.trigger`)."""
+    MessageTrigger.status_notification)) | {SIGN_CERTIFICATE, LOG_STATUS}
+"""The six messages a 1.6 TriggerMessage.req can name, and the two only ExtendedTriggerMessage can (the Security
+Whitepaper's; the schemas keep each request to its own): evsed sends each (`Ocpp16Adapter.trigger`)."""
 
 class Registration(StrEnum):
     NONE = "None"
@@ -93,7 +95,7 @@ class Ocpp16Adapter:
         self.security = security
         self.connection = Connection(config.csms.endpoint(cp.id), config.csms.shown_endpoint(cp.id), SUBPROTOCOL,
                                      settings, config.csms.reconnect_max_s, self._serve, security)
-        settings.fix("protocol_features", ",".join(HANDLERS.profiles()))
+        settings.fix("protocol_features", ",".join(FEATURE_PROFILES))
 
     def attach(self, services: Services) -> None:
         """The core is built: CSMS requests and confirmations go to its services from now on."""
@@ -324,8 +326,22 @@ class Ocpp16Adapter:
                 case MessageTrigger.firmware_status_notification:
                     status = self._services.firmware_updates.status() if self._services else "Idle"
                     await _tell(peer, call.FirmwareStatusNotification(status=status))
+                case "SignChargePointCertificate":
+                    await self._sign_certificate(peer)
+                case "LogStatusNotification":
+                    await _tell(peer, call.LogStatusNotification(status="Idle"))
         except Exception as e:  # the link went meanwhile, or a fault here: one line, never the conversation
             log.warning("triggered message not sent message=%s error=%s", message, summary(e))
+
+    async def _sign_certificate(self, peer: Ocpp16Peer) -> None:
+        """SignCertificate (Security Whitepaper ed. 3, A02/A03): a new key pair made here, its CSR to the CSMS, which
+        answers with CertificateSigned later."""
+        csr = self._services.certificates.signing_request() if self._services else None
+        if csr is None:
+            log.warning("certificate signing request not sent: set CpoName first (it goes in the subject)")
+            return
+        conf = await _tell(peer, call.SignCertificate(csr=csr))
+        log.info("certificate signing request sent status=%s", None if conf is None else conf.status)
 
     async def _boot_again(self, peer: Ocpp16Peer) -> None:
         conf = await _tell(peer, self._boot_request())

@@ -15,7 +15,10 @@ log = logging.getLogger(__name__)
 KEYS: dict[str, str] = {
     "AllowOfflineTxForUnknownId": "offline_unknown_id_allowed",
     "AuthorizationCacheEnabled": "auth_cache_enabled",
+    "AdditionalRootCertificateCheck": "additional_root_check",
     "AuthorizationKey": "authorization_key",
+    "CertificateSignedMaxChainSize": "certificate_chain_max_chars",
+    "CertificateStoreMaxLength": "certificate_store_max",
     "AuthorizeRemoteTxRequests": "authorize_remote_starts",
     "ChargeProfileMaxStackLevel": "max_profile_stack_level",
     "ChargingScheduleAllowedChargingRateUnit": "charging_rate_units",

@@ -89,7 +89,7 @@ class FakeLifecycle:
 @pytest.fixture
 def services(tmp_path: Path) -> Services:
     settings = Settings(Store(tmp_path / "evsed.db"), {}, fixed={"connectors": 2})
-    return Services(settings, FakeAuthorizer(), FakeChargePoint(), None, FakeLifecycle(), None, None, None)  # type: ignore[arg-type]
+    return Services(settings, FakeAuthorizer(), FakeChargePoint(), None, FakeLifecycle(), None, None, None, None)  # type: ignore[arg-type]
 
 
 def test_remote_start_passes_connector_and_idtag_and_answers_the_core_verdict(services):
@@ -206,8 +206,10 @@ async def test_a_reset_is_carried_out_only_once_its_answer_is_written(services):
 
 
 async def test_what_is_not_registered_gets_the_16_callerror(services):
-    # A 1.6 action of the security extension (issue 19 implements it), not registered yet.
-    frame = [2, "m1", "GetInstalledCertificateIds", {"certificateType": "ManufacturerRootCertificate"}]
+    # A 1.6 action of the security extension not registered yet (signed firmware).
+    frame = [2, "m1", "SignedUpdateFirmware", {"requestId": 1, "firmware": {
+        "location": "http://127.0.0.1:9/f", "retrieveDateTime": "2026-01-01T00:00:00Z", "signingCertificate": "x",
+        "signature": "x"}}]
     assert (await route(services, frame))[:3] == [4, "m1", "NotSupported"]
     assert (await route(services, [2, "m2", "MakeCoffee", {}]))[:3] == [4, "m2", "NotImplemented"]
 
@@ -224,9 +226,9 @@ def test_supported_feature_profiles_come_from_the_registered_handlers(tmp_path, 
     store = Store(config.storage.path)
     settings = Settings(store, {}, {})
     Ocpp16Adapter(config, settings, Outbox(store, Clock(Trust.RTC, "boot")), Clock(Trust.RTC, "boot"))
-    answer = get_configuration.handle(Services(settings, *[None] * 7), key=["SupportedFeatureProfiles"])  # type: ignore[arg-type]
+    answer = get_configuration.handle(Services(settings, *[None] * 8), key=["SupportedFeatureProfiles"])  # type: ignore[arg-type]
     assert answer.configuration_key == [{"key": "SupportedFeatureProfiles", "readonly": True,
                                          "value": "Core,LocalAuthListManagement,RemoteTrigger,Reservation,"
                                                   "SmartCharging,FirmwareManagement"}]
     assert HANDLERS.profiles() == ["Core", "LocalAuthListManagement", "RemoteTrigger", "Reservation", "SmartCharging",
-                                   "FirmwareManagement"]
+                                   "FirmwareManagement", "Security"], "the Security extension is no feature profile"

@@ -8,15 +8,20 @@ from ocpp.v16.enums import Action
 
 from firmware.ocpp16.handlers import (
     cancel_reservation,
+    certificate_signed,
     change_availability,
     change_configuration,
     clear_cache,
     clear_charging_profile,
     data_transfer,
+    delete_certificate,
+    extended_trigger_message,
     get_composite_schedule,
     get_configuration,
     get_diagnostics,
+    get_installed_certificate_ids,
     get_local_list_version,
+    install_certificate,
     remote_start_transaction,
     remote_stop_transaction,
     reserve_now,
@@ -34,6 +39,8 @@ LOCAL_AUTH_LIST = "LocalAuthListManagement"
 RESERVATION = "Reservation"
 SMART_CHARGING = "SmartCharging"
 FIRMWARE_MANAGEMENT = "FirmwareManagement"
+SECURITY = "Security"
+"""The Security Whitepaper's messages: an extension, not a feature profile of SupportedFeatureProfiles."""
 
 HANDLERS = Registry([
     Handler(Action.change_availability, change_availability.handle, CORE),
@@ -57,4 +64,13 @@ HANDLERS = Registry([
     Handler(Action.get_composite_schedule, get_composite_schedule.handle, SMART_CHARGING),
     Handler(Action.get_diagnostics, get_diagnostics.handle, FIRMWARE_MANAGEMENT),
     Handler(Action.update_firmware, update_firmware.handle, FIRMWARE_MANAGEMENT),
+    Handler(Action.install_certificate, install_certificate.handle, SECURITY),
+    Handler(Action.get_installed_certificate_ids, get_installed_certificate_ids.handle, SECURITY),
+    Handler(Action.delete_certificate, delete_certificate.handle, SECURITY),
+    Handler(Action.certificate_signed, certificate_signed.handle, SECURITY),
+    Handler(Action.extended_trigger_message, extended_trigger_message.handle, SECURITY,
+            then=extended_trigger_message.then),
 ])
+
+FEATURE_PROFILES = [profile for profile in HANDLERS.profiles() if profile != SECURITY]
+"""What SupportedFeatureProfiles says (§9.1): the feature profiles of the registered handlers."""
