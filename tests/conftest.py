@@ -141,3 +141,22 @@ async def make_daemon(tmp_path, csms):
 async def daemon(make_daemon):
     """A booted two-connector daemon with 1 s meter samples."""
     return await make_daemon(ocpp={"MeterValueSampleInterval": 1, "ConnectionTimeOut": 3})
+
+
+@pytest.fixture
+async def tls_csms(tmp_path):
+    """start(server certificate, client CA=None, behaviour=None, require_client=True): a CSMS behind TLS on
+    127.0.0.1 (wss://), checking client certificates against the client CA when given."""
+    from tests.pki import server_context
+
+    servers: list[LoopbackCsms] = []
+
+    async def start(server, client_ca=None, behaviour=None, require_client: bool = True) -> LoopbackCsms:
+        csms = LoopbackCsms(behaviour)
+        await csms.start(tls=server_context(server, tmp_path, client_ca, require_client))
+        servers.append(csms)
+        return csms
+
+    yield start
+    for csms in servers:
+        await csms.stop()

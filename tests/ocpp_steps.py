@@ -1,5 +1,5 @@
-"""Steps a test takes against the loopback CSMS and the daemon: change availability, read the statuses the
-CSMS was told, wait for a status or a log line (all bounded)."""
+"""Steps a test takes against the loopback CSMS and the daemon: change availability or a configuration key, read
+the statuses the CSMS was told, wait for a status or a log line (all bounded)."""
 
 import asyncio
 
@@ -31,3 +31,8 @@ async def logged(daemon, text: str, within: float = 5.0) -> None:
     async with asyncio.timeout(within):
         while text not in daemon.log():
             await asyncio.sleep(0.05)
+
+
+async def configure(csms, key: str, value: str) -> str:
+    """ChangeConfiguration; its status."""
+    return (await csms.call(CHARGE_POINT, call.ChangeConfiguration(key=key, value=value))).status

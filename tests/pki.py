@@ -2,6 +2,7 @@
 
 import datetime
 import ipaddress
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,3 +67,23 @@ def issue(ca: Issued, common_name: str, *, hosts: tuple[str, ...] = ("127.0.0.1"
     if not client:
         builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
     return Issued(key, builder.sign(ca.key, hashes.SHA256()))
+
+
+def server_context(server: Issued, directory: Path, client_ca: Issued | None = None,
+                   require_client: bool = True) -> ssl.SSLContext:
+    """A TLS server context with `server`'s certificate; with `client_ca`, one that checks client certificates
+    against it (requires one, or with `require_client` False, takes one when offered)."""
+    cert, key = server.write(directory, "server")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    if client_ca is not None:
+        context.verify_mode = ssl.CERT_REQUIRED if require_client else ssl.CERT_OPTIONAL
+        context.load_verify_locations(cadata=client_ca.cert.public_bytes(serialization.Encoding.PEM).decode())
+    return context
+
+
+def ca_file(ca: Issued, directory: Path) -> str:
+    """`ca`'s certificate as a PEM file, for `[csms] ca_file`."""
+    path = directory / "csms-root.pem"
+    path.write_bytes(ca.cert.public_bytes(serialization.Encoding.PEM))
+    return str(path)

@@ -7,53 +7,18 @@ lower than the stored profile stops the start (exit 2); the AuthorizationKey nev
 
 import asyncio
 import base64
-import ssl
 import sys
-from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.serialization import Encoding
 from ocpp.v16 import call
 
-from firmware.demo.loopback_csms import Behaviour, LoopbackCsms
+from firmware.demo.loopback_csms import LoopbackCsms
 from tests.conftest import CHARGE_POINT, Daemon
-from tests.pki import Issued, authority, issue
+from tests.ocpp_steps import configure
+from tests.pki import authority, ca_file, issue
 
 KEY = "00112233445566778899aabbccddeeff0a0b0c0d"
 """An AuthorizationKey: the hex text of 20 bytes."""
-
-
-def server_context(server: Issued, tmp_path: Path, client_ca: Issued | None = None) -> ssl.SSLContext:
-    cert, key = server.write(tmp_path, "server")
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    if client_ca is not None:
-        context.verify_mode = ssl.CERT_REQUIRED
-        context.load_verify_locations(cadata=client_ca.cert.public_bytes(Encoding.PEM).decode())
-    return context
-
-
-def ca_file(ca: Issued, tmp_path: Path) -> str:
-    path = tmp_path / "csms-root.pem"
-    path.write_bytes(ca.cert.public_bytes(Encoding.PEM))
-    return str(path)
-
-
-@pytest.fixture
-async def tls_csms(tmp_path):
-    """Start a CSMS behind TLS with the given server certificate (and client CA), at most one per test."""
-    servers: list[LoopbackCsms] = []
-
-    async def start(server: Issued, client_ca: Issued | None = None, behaviour: Behaviour | None = None,
-                    host_name: str = "127.0.0.1") -> LoopbackCsms:
-        csms = LoopbackCsms(behaviour)
-        await csms.start(tls=server_context(server, tmp_path, client_ca), host_name=host_name)
-        servers.append(csms)
-        return csms
-
-    yield start
-    for csms in servers:
-        await csms.stop()
 
 
 async def booted(csms: LoopbackCsms, within: float = 10.0) -> None:
@@ -121,26 +86,22 @@ async def test_profile_3_presents_the_client_certificate(make_daemon, tls_csms, 
     assert csms.authorizations[-1] is None, "profile 3: no password"
 
 
-async def change(csms, key: str, value: str) -> str:
-    return (await csms.call(CHARGE_POINT, call.ChangeConfiguration(key=key, value=value))).status
-
-
 async def test_the_profile_only_rises_with_its_prerequisites_and_the_key_never_shows(make_daemon, csms):
     charger = await make_daemon()
-    assert await change(csms, "SecurityProfile", "0") == "Rejected"  # equal
-    assert await change(csms, "SecurityProfile", "1") == "Rejected"  # no AuthorizationKey yet
-    assert await change(csms, "SecurityProfile", "2") == "Rejected"  # no wss://, no root certificate
+    assert await configure(csms, "SecurityProfile", "0") == "Rejected"  # equal
+    assert await configure(csms, "SecurityProfile", "1") == "Rejected"  # no AuthorizationKey yet
+    assert await configure(csms, "SecurityProfile", "2") == "Rejected"  # no wss://, no root certificate
     for malformed in ("00112233", "zz" * 20, "0" * 41, KEY + "00"):
-        assert await change(csms, "AuthorizationKey", malformed) == "Rejected", malformed
-    assert await change(csms, "AuthorizationKey", KEY) == "Accepted"
+        assert await configure(csms, "AuthorizationKey", malformed) == "Rejected", malformed
+    assert await configure(csms, "AuthorizationKey", KEY) == "Accepted"
     conf = await csms.call(CHARGE_POINT, call.GetConfiguration(key=["AuthorizationKey", "SecurityProfile"]))
     shown = {k["key"]: k for k in conf.configuration_key}
     assert "value" not in shown["AuthorizationKey"] and shown["SecurityProfile"]["value"] == "0"
     connections = csms.connections
-    assert await change(csms, "SecurityProfile", "1") == "Accepted"
+    assert await configure(csms, "SecurityProfile", "1") == "Accepted"
     await csms.wait_until(lambda: csms.connections > connections, within=15)  # it connected again, with Basic auth
     assert csms.authorizations[-1] == "Basic " + base64.b64encode(f"{CHARGE_POINT}:{KEY}".encode()).decode()
-    assert await change(csms, "SecurityProfile", "0") == "Rejected"  # lower
+    assert await configure(csms, "SecurityProfile", "0") == "Rejected"  # lower
     status = await charger.cmd(cmd="state")
     for text in (charger.log(), str(status), (charger.workdir / "evsed.toml").read_text()):
         assert KEY not in text and KEY.upper() not in text
@@ -149,9 +110,9 @@ async def test_the_profile_only_rises_with_its_prerequisites_and_the_key_never_s
 async def test_a_raised_profile_that_cannot_connect_falls_back(make_daemon, csms):
     csms.behaviour.password, csms.behaviour.anonymous = b"the CSMS wants another key", True
     charger = await make_daemon()
-    assert await change(csms, "AuthorizationKey", KEY) == "Accepted"
+    assert await configure(csms, "AuthorizationKey", KEY) == "Accepted"
     connections = csms.connections
-    assert await change(csms, "SecurityProfile", "1") == "Accepted"  # the CSMS then answers 401 to it
+    assert await configure(csms, "SecurityProfile", "1") == "Accepted"  # the CSMS then answers 401 to it
     await csms.wait_until(lambda: csms.connections > connections, within=40)  # back on profile 0
     assert csms.authorizations[-1] is None
     assert "security profile 1 does not connect" in charger.log()

@@ -215,6 +215,8 @@ class LoopbackCsms:
         self.url = ""
         self.authorizations: list[str | None] = []
         """The Authorization header of each upgrade request (None: none sent)."""
+        self.client_certificates: list[dict[str, Any] | None] = []
+        """The TLS client certificate of each upgrade request, as `ssl` decodes it (None or {}: none)."""
 
     async def start(self, port: int = 0, tls: ssl.SSLContext | None = None, host_name: str = "127.0.0.1") -> str:
         """Serve on 127.0.0.1; `tls`: wss:// with that server context; `host_name`: the name the url gives."""
@@ -229,6 +231,7 @@ class LoopbackCsms:
         header does not carry it (HTTP Basic, the charge point id as the user)."""
         header = request.headers.get("Authorization")
         self.authorizations.append(header)
+        self.client_certificates.append(connection.transport.get_extra_info("peercert"))
         asyncio.get_running_loop().create_task(self._notify())
         expected = self.behaviour.password
         if expected is None or (header is None and self.behaviour.anonymous):
