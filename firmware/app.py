@@ -29,11 +29,12 @@ from firmware.firmware_management.updates import FirmwareUpdates
 from firmware.ocpp16 import keys
 from firmware.persistence.db import Store
 from firmware.protocol.security import LinkSecurity
+from firmware.security.events import FIRMWARE_UPDATED, RESET, STARTUP, SecurityEvents
 from firmware.security.service import Certificates
 from firmware.settings import Settings
 from firmware.smart_charging.controller import SmartCharging
 from firmware.transactions.outbox import Outbox
-from firmware.transactions.store import TransactionStore
+from firmware.transactions.store import StopReason, TransactionStore
 from firmware.transactions.timestamps import resolve_stored
 
 log = logging.getLogger(__name__)
@@ -56,11 +57,12 @@ class App:
         self.outbox = Outbox(self.store, self.clock)
         self.txs = TransactionStore(self.store, self.outbox)
         cp = config.charge_point
+        self.security_events = SecurityEvents(self.outbox, self.clock, config.storage.path.parent / "security.log")
         self.certificates = Certificates(config.storage.path.parent / "certificates", config.csms, self.clock,
                                          self.settings, cp.serial_number or cp.id,
                                          self.settings.integer("certificate_store_max"))
         self.security = LinkSecurity(config.csms, cp.id, self.settings, self.certificates.trusted_roots,
-                                     self.certificates.client_identity)
+                                     self.certificates.client_identity, self.security_events)
         self.adapter = Ocpp16Adapter(config, self.settings, self.outbox, self.clock, self.security)
         self.hardware = build_hardware(config)
         self.gate = EnergyGate({n: d.contactor for n, d in self.hardware.connectors.items()})
@@ -87,7 +89,8 @@ class App:
             self.store, self.outbox, self.clock, state_dir / "firmware", config.firmware.install_command,
             config.firmware.install_timeout_s, builtin_installer=config.hardware.backend == "sim",
             sessions_running=lambda: self.charge_point.charging_anywhere,
-            hold_for_install=self.charge_point.hold_for_install, restart=self.lifecycle.restart_after_update)
+            hold_for_install=self.charge_point.hold_for_install, restart=self.lifecycle.restart_after_update,
+            installed=lambda: self.security_events.record(FIRMWARE_UPDATED))
         self.diagnostics = Diagnostics(self.store, self.outbox, config.charge_point.id, config_path,
                                        state_dir / "diagnostics", lambda: _described(commands))
         self.adapter.attach(Services(self.settings, self.authorizer, self.charge_point,
@@ -118,6 +121,9 @@ class App:
                                     self.config.charge_point.resume_transactions)
             await self.control.start()
             self.security.warn_if_open()
+            self.security_events.record(STARTUP)
+            if reason in (StopReason.SOFT_RESET, StopReason.HARD_RESET):  # back from the CSMS's Reset
+                self.security_events.record(RESET, f"{reason} reset")
             self.systemd.ready(f"running, CSMS {self.adapter.url}")
             log.info("evsed running charge_point=%s connectors=%d backend=%s", self.config.charge_point.id,
                      self.config.charge_point.connectors, self.config.hardware.backend)

@@ -144,7 +144,10 @@ async def test_reset_with_no_transaction_answers_closes_cleanly_and_restarts(mak
 async def test_a_csms_that_ignores_the_close_frame_cannot_hold_up_a_reset(make_daemon, csms):
     """The closing handshake gets CLOSE_TIMEOUT_S (2 s): a CSMS that reads nothing more after Reset.conf (it
     never answers the close frame) delays the restart by that, not by websockets' default 10 s."""
-    await make_daemon()
+    d = await make_daemon()
+    async with asyncio.timeout(10):  # StartupOfTheDevice confirmed: no queued message for the shutdown to flush
+        while (await d.state())["outbox"]["depth"] or not csms.of("SecurityEventNotification"):
+            await asyncio.sleep(0.05)
     peer = csms.peers[CHARGE_POINT]
     route = peer.route_message
 

@@ -87,9 +87,11 @@ class Update:
 class FirmwareUpdates:
     def __init__(self, store: Store, outbox: Outbox, clock: Clock, directory: Path, install_command: list[str],
                  install_timeout_s: float, builtin_installer: bool, sessions_running: Callable[[], bool],
-                 hold_for_install: Callable[[bool], None], restart: Callable[[], None]) -> None:
+                 hold_for_install: Callable[[bool], None], restart: Callable[[], None],
+                 installed: Callable[[], None] | None = None) -> None:
         """`sessions_running()`: a transaction runs or is about to start; `hold_for_install(on)`: connectors
-        Unavailable while installing; `restart()`: the daemon starts again (an installer asked)."""
+        Unavailable while installing; `restart()`: the daemon starts again (an installer asked); `installed()`: told
+        when an update is Installed (the security log's FirmwareUpdated)."""
         self._store = store
         self._outbox = outbox
         self._clock = clock
@@ -100,6 +102,7 @@ class FirmwareUpdates:
         self._sessions_running = sessions_running
         self._hold = hold_for_install
         self._restart = restart
+        self._installed = installed
         self._changed = asyncio.Event()
         row = store.db.execute("SELECT location, retrieve_date, retries, retry_interval_s, step, attempts, "
                                "version_before FROM firmware_update").fetchone()
@@ -289,6 +292,8 @@ class FirmwareUpdates:
         self._discard_file(self._update)
         self._update = None
         log.warning("firmware update ended status=%s", status)
+        if status is Status.INSTALLED and self._installed is not None:
+            self._installed()
 
 
 def _not_empty(path: Path) -> bool:

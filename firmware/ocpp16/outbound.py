@@ -1,5 +1,6 @@
 """The outbox's messages as OCPP 1.6 CALLs (§4.8 StartTransaction, §4.7 MeterValues, §4.10 StopTransaction, §4.4
-DiagnosticsStatusNotification, §4.5 FirmwareStatusNotification), and what each confirmation means to the core.
+DiagnosticsStatusNotification, §4.5 FirmwareStatusNotification, the Security Whitepaper's
+SecurityEventNotification), and what each confirmation means to the core.
 Deterministic, so a resend is verbatim.
 """
 
@@ -13,6 +14,7 @@ from firmware.firmware_management.diagnostics import DIAGNOSTICS_STATUS
 from firmware.firmware_management.updates import FIRMWARE_STATUS
 from firmware.ocpp16.convert import id_tag_info
 from firmware.protocol.pump import Outbound
+from firmware.security.events import SECURITY_EVENT
 from firmware.transactions.outbox import MessageKind, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -90,9 +92,21 @@ class StatusOf:
         """DiagnosticsStatusNotification.conf and FirmwareStatusNotification.conf carry nothing."""
 
 
+class SecurityEvent:
+    """A critical security event (Security Whitepaper ed. 3 §5): SecurityEventNotification; the .conf is empty."""
+
+    def request(self, message: OutboxMessage) -> Any:
+        body = message.body
+        return call.SecurityEventNotification(type=body["type"], timestamp=body["timestamp"],
+                                              tech_info=body["tech_info"])
+
+    def confirmed(self, message: OutboxMessage, response: Any) -> None:
+        """SecurityEventNotification.conf carries nothing."""
+
+
 def outbound(confirmations: Confirmations) -> dict[str, Outbound]:
     """The sender of each queued kind this adapter speaks."""
     return {MessageKind.TRANSACTION_START: StartTransaction(confirmations), MessageKind.METER_VALUES: MeterValues(),
             MessageKind.TRANSACTION_STOP: StopTransaction(confirmations),
             FIRMWARE_STATUS: StatusOf(call.FirmwareStatusNotification),
-            DIAGNOSTICS_STATUS: StatusOf(call.DiagnosticsStatusNotification)}
+            DIAGNOSTICS_STATUS: StatusOf(call.DiagnosticsStatusNotification), SECURITY_EVENT: SecurityEvent()}

@@ -106,7 +106,7 @@ class Connection:
             await self._wanted.wait()
             if self._closing:
                 return
-            served = False
+            served, failure = False, None
             try:
                 options = self._security.dial() if self._security else {}
                 async with websockets.connect(self._endpoint, subprotocols=[self._subprotocol],
@@ -121,10 +121,12 @@ class Connection:
                         await self._serve(connection)
             except (OSError, TimeoutError, websockets.WebSocketException) as e:  # a TLS refusal and a 401 too
                 log.warning("CSMS link down url=%s error=%s", self.url, e or type(e).__name__)
+                failure = e
             except Exception as e:  # supervision: a fault in the conversation never ends the daemon
                 log.error("CSMS link failed, dropped and dialled again url=%s error=%s", self.url, summary(e))
-            if not served and self._security:
-                self._security.failed()
+                failure = e
+            if not served and self._security and failure is not None:
+                self._security.failed(failure)
             if self._closing:
                 return
             if self._redial:

@@ -20,11 +20,21 @@ import ipaddress
 import logging
 import ssl
 from collections.abc import Callable
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import websockets
+
 from firmware.config_file import CsmsSection
+from firmware.security.events import (
+    FAILED_AUTHENTICATION,
+    INVALID_CSMS_CERTIFICATE,
+    RECONFIGURATION,
+    Event,
+    SecurityEvents,
+)
 from firmware.settings import Settings, Value
 
 log = logging.getLogger(__name__)
@@ -36,17 +46,19 @@ FALLBACK_AFTER = 3
 class LinkSecurity:
     def __init__(self, csms: CsmsSection, charge_point_id: str, settings: Settings,
                  trusted_roots: Callable[[], Path | None], client_identity: Callable[[], tuple[Path, Path] | None],
-                 ) -> None:
+                 events: SecurityEvents | None = None) -> None:
         """`trusted_roots()`: one PEM file of the CSMS roots to trust (None: the system's); `client_identity()`:
-        (certificate chain, key) for profile 3, or None."""
+        (certificate chain, key) for profile 3, or None; `events`: the security log."""
         self._csms = csms
         self._id = charge_point_id
         self._settings = settings
         self._roots = trusted_roots
         self._identity = client_identity
+        self._events = events
         self._previous: int | None = None
         self._failures = 0
         settings.guard("security_profile", self._may_change)
+        settings.guard("authorization_key", self._key_changes)
 
     @property
     def profile(self) -> int:
@@ -79,7 +91,16 @@ class LinkSecurity:
         if problem is None:
             self._previous, self._failures = current, 0
             log.warning("security profile raised from=%d to=%d; connecting again with it", current, new)
+            self._record(RECONFIGURATION, f"SecurityProfile {current} to {new}")
         return problem
+
+    def _key_changes(self, current: Value, new: Value) -> None:
+        """A new AuthorizationKey (already checked) applies from the next connection: logged, never shown."""
+        self._record(RECONFIGURATION, "AuthorizationKey changed")
+
+    def _record(self, event: Event, info: str) -> None:
+        if self._events is not None:
+            self._events.record(event, info)
 
     def dial(self) -> dict[str, Any]:
         """The `websockets.connect` options of the profile in force: the TLS context and the Basic auth header."""
@@ -109,8 +130,13 @@ class LinkSecurity:
         """The link is up: a newly raised profile has proved itself."""
         self._previous, self._failures = None, 0
 
-    def failed(self) -> None:
-        """A connection attempt failed: after FALLBACK_AFTER with a newly raised profile, the previous one."""
+    def failed(self, error: BaseException) -> None:
+        """A connection attempt failed (`error`: why): a refused password or CSMS certificate goes to the security
+        log; after FALLBACK_AFTER failures with a newly raised profile, the previous one is restored."""
+        if isinstance(error, websockets.InvalidStatus) and error.response.status_code == HTTPStatus.UNAUTHORIZED:
+            self._record(FAILED_AUTHENTICATION, f"HTTP 401 from {urlsplit(self._csms.url).hostname}")
+        elif isinstance(error, ssl.SSLCertVerificationError):
+            self._record(INVALID_CSMS_CERTIFICATE, str(error.verify_message)[:200])
         if self._previous is None:
             return
         self._failures += 1
