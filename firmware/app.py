@@ -92,7 +92,8 @@ class App:
             hold_for_install=self.charge_point.hold_for_install, restart=self.lifecycle.restart_after_update,
             installed=lambda: self.security_events.record(FIRMWARE_UPDATED))
         self.diagnostics = Diagnostics(self.store, self.outbox, config.charge_point.id, config_path,
-                                       state_dir / "diagnostics", lambda: _described(commands))
+                                       state_dir / "diagnostics", lambda: _described(commands),
+                                       self.security_events.log_path)
         self.adapter.attach(Services(self.settings, self.authorizer, self.charge_point,
                                      Confirmations(self.txs, self.authorizer, self.charge_point), self.lifecycle,
                                      self.smart_charging, self.firmware_updates, self.diagnostics,

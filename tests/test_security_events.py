@@ -5,7 +5,9 @@ one, the others included (a 401, a reconfiguration), is a line of the security l
 from ocpp.v16 import call
 
 from tests.conftest import CHARGE_POINT
+from tests.file_servers import http_files
 from tests.ocpp_steps import configure
+from tests.test_firmware_management import unpack
 from tests.test_security_profiles import KEY
 
 
@@ -40,3 +42,26 @@ async def test_refused_credentials_and_reconfiguration_are_logged_not_sent(make_
     assert "ReconfigurationOfSecurityParameters" in log and KEY not in log
     assert set(sent(csms)) == {"StartupOfTheDevice"}, "only critical events go to the CSMS"
     assert KEY not in charger.log()
+
+
+async def test_get_log_uploads_the_security_log_and_reports_with_its_request_id(make_daemon, csms, tmp_path):
+    await make_daemon()
+    await csms.wait_for("SecurityEventNotification", where=lambda p: p["type"] == "StartupOfTheDevice")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    with http_files(inbox) as http:
+        mark = len(csms.received)
+        answer = await csms.call(CHARGE_POINT, call.GetLog(log_type="SecurityLog", request_id=42,
+                                                           log={"remote_location": http.url("logs/")}))
+        assert answer.status == "Accepted" and answer.filename.startswith("security-log-")
+        await csms.wait_for("LogStatusNotification", after=mark, where=lambda p: p["status"] == "Uploaded")
+    reports = [(m.payload["status"], m.payload["requestId"]) for m in csms.received[mark:]
+               if m.action == "LogStatusNotification"]
+    assert reports == [("Uploading", 42), ("Uploaded", 42)]
+    members = unpack((inbox / answer.filename).read_bytes())
+    assert list(members) == ["security.log"] and "StartupOfTheDevice" in members["security.log"]
+    mark = len(csms.received)
+    trigger = call.ExtendedTriggerMessage(requested_message="LogStatusNotification")
+    assert (await csms.call(CHARGE_POINT, trigger)).status == "Accepted"
+    idle = await csms.wait_for("LogStatusNotification", after=mark)
+    assert idle.payload == {"status": "Idle"}

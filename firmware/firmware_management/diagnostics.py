@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
+from firmware.clock import iso
 from firmware.firmware_management.retries import Retries
 from firmware.firmware_management.transfer import TransferError, masked_url, upload
 from firmware.logs import RECENT
@@ -42,6 +43,11 @@ log = logging.getLogger(__name__)
 
 DIAGNOSTICS_STATUS = "DiagnosticsStatusNotification"
 """The outbox kind of a diagnostics status (body: {"status": …})."""
+LOG_STATUS = "LogStatusNotification"
+"""The outbox kind of a GetLog upload's status (Security Whitepaper ed. 3; body: {"status": …, "request_id": …})."""
+
+LOG_STATUSES = {"Idle": "Idle", "Uploading": "Uploading", "Uploaded": "Uploaded", "UploadFailed": "UploadFailure"}
+"""DiagnosticsStatus → the whitepaper's UploadLogStatusEnumType."""
 
 JOURNAL_LINES = 50_000
 """The most journal lines an archive takes (the newest of the time window)."""
@@ -103,8 +109,10 @@ def build_archive(path: Path, members: dict[str, str]) -> None:
 
 class Diagnostics:
     def __init__(self, store: Store, outbox: Outbox, charge_point_id: str, config_path: Path | None,
-                 directory: Path, status_text: Callable[[], Awaitable[str]]) -> None:
-        """`status_text()`: what `evsed status` prints now."""
+                 directory: Path, status_text: Callable[[], Awaitable[str]], security_log: Path | None = None) -> None:
+        """`status_text()`: what `evsed status` prints now; `security_log`: the security events' log (GetLog)."""
+        self._security_log = security_log
+        self._request_id: int | None = None
         self._store = store
         self._outbox = outbox
         self._id = charge_point_id
@@ -114,15 +122,19 @@ class Diagnostics:
         self._task: asyncio.Task[None] | None = None
 
     def request(self, location: str, retries: int, retry_interval_s: int, since: datetime | None,
-                until: datetime | None) -> str:
-        """GetDiagnostics (§5.9): the name of the file that will be uploaded; the upload runs in a task."""
+                until: datetime | None, *, security: bool = False, request_id: int | None = None) -> str:
+        """GetDiagnostics (§5.9), or GetLog (Security Whitepaper ed. 3: `request_id`; `security`: the SecurityLog
+        instead of the diagnostics): the name of the file that will be uploaded; the upload runs in a task, its
+        statuses go as DiagnosticsStatusNotification, or LogStatusNotification with the requestId."""
         if self._task is not None and not self._task.done():
             log.warning("diagnostics upload replaced by a new request")
             self._task.cancel()
-        name = f"diagnostics-{self._id}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.tar.gz"
+        kind = "security-log" if security else "diagnostics"
+        name = f"{kind}-{self._id}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.tar.gz"
         bounded = Retries.bounded(retries, retry_interval_s)
+        self._request_id = request_id
         self._task = asyncio.create_task(self._collect_and_upload(name, location, bounded.retries,
-                                                                  bounded.interval_s, since, until),
+                                                                  bounded.interval_s, since, until, security),
                                          name="diagnostics")
         log.info("diagnostics requested file=%s location=%s retries=%d", name, masked_url(location), retries)
         return name
@@ -131,15 +143,25 @@ class Diagnostics:
         """What a triggered DiagnosticsStatusNotification says (§5.17): Uploading while one runs, else Idle."""
         return Status.UPLOADING if self._task is not None and not self._task.done() else Status.IDLE
 
+    def log_status(self) -> tuple[str, int | None]:
+        """What a triggered LogStatusNotification says: Uploading and the requestId while a GetLog upload runs, else
+        Idle."""
+        if self.status() is Status.UPLOADING and self._request_id is not None:
+            return LOG_STATUSES[Status.UPLOADING], self._request_id
+        return LOG_STATUSES[Status.IDLE], None
+
     async def _collect_and_upload(self, name: str, location: str, retries: int, retry_interval_s: int,
-                                  since: datetime | None, until: datetime | None) -> None:
+                                  since: datetime | None, until: datetime | None, security: bool) -> None:
         path = self._dir / name
         self._tell(Status.UPLOADING)
         try:
-            members = {"evsed.log": await asyncio.to_thread(log_lines, since, until),
-                       "evsed.toml": masked_config(self._config_text()),
-                       "status.txt": await self._status_text() + "\n",
-                       "database.txt": database_facts(self._store)}
+            if security:
+                members = {"security.log": await asyncio.to_thread(self._security_lines, since, until)}
+            else:
+                members = {"evsed.log": await asyncio.to_thread(log_lines, since, until),
+                           "evsed.toml": masked_config(self._config_text()),
+                           "status.txt": await self._status_text() + "\n",
+                           "database.txt": database_facts(self._store)}
             self._dir.mkdir(parents=True, exist_ok=True)
             await asyncio.to_thread(build_archive, path, members)
             for attempt in range(1, retries + 2):
@@ -171,6 +193,20 @@ class Diagnostics:
         except OSError as e:
             return f"# not readable: {e}\n"
 
+    def _security_lines(self, since: datetime | None, until: datetime | None) -> str:
+        """The security log's lines in the window (each starts with its time), the rotated half first."""
+        low, high = (iso(since) if since else ""), (iso(until) if until else "~")
+        lines: list[str] = []
+        if self._security_log is not None:
+            for path in (self._security_log.with_name(self._security_log.name + ".1"), self._security_log):
+                with contextlib.suppress(FileNotFoundError):
+                    lines += [ln for ln in path.read_text(errors="replace").splitlines(keepends=True)
+                              if low <= ln[:24] <= high]
+        return "".join(lines)
+
     def _tell(self, status: Status) -> None:
-        self._outbox.put(DIAGNOSTICS_STATUS, None, {"status": status})
-        log.info("diagnostics status=%s", status)
+        if self._request_id is None:
+            self._outbox.put(DIAGNOSTICS_STATUS, None, {"status": status})
+        else:
+            self._outbox.put(LOG_STATUS, None, {"status": LOG_STATUSES[status], "request_id": self._request_id})
+        log.info("diagnostics status=%s request_id=%s", status, self._request_id)

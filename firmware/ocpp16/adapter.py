@@ -329,7 +329,8 @@ class Ocpp16Adapter:
                 case "SignChargePointCertificate":
                     await self._sign_certificate(peer)
                 case "LogStatusNotification":
-                    await _tell(peer, call.LogStatusNotification(status="Idle"))
+                    status, request_id = self._services.diagnostics.log_status() if self._services else ("Idle", None)
+                    await _tell(peer, call.LogStatusNotification(status=status, request_id=request_id))
         except Exception as e:  # the link went meanwhile, or a fault here: one line, never the conversation
             log.warning("triggered message not sent message=%s error=%s", message, summary(e))
 

@@ -10,7 +10,7 @@ from typing import Any
 from ocpp.v16 import call
 
 from firmware.core.confirmations import Confirmations
-from firmware.firmware_management.diagnostics import DIAGNOSTICS_STATUS
+from firmware.firmware_management.diagnostics import DIAGNOSTICS_STATUS, LOG_STATUS
 from firmware.firmware_management.updates import FIRMWARE_STATUS
 from firmware.ocpp16.convert import id_tag_info
 from firmware.protocol.pump import Outbound
@@ -104,9 +104,20 @@ class SecurityEvent:
         """SecurityEventNotification.conf carries nothing."""
 
 
+class LogStatus:
+    """A GetLog upload's status (Security Whitepaper ed. 3 §5): LogStatusNotification; the .conf is empty."""
+
+    def request(self, message: OutboxMessage) -> Any:
+        return call.LogStatusNotification(status=message.body["status"], request_id=message.body["request_id"])
+
+    def confirmed(self, message: OutboxMessage, response: Any) -> None:
+        """LogStatusNotification.conf carries nothing."""
+
+
 def outbound(confirmations: Confirmations) -> dict[str, Outbound]:
     """The sender of each queued kind this adapter speaks."""
     return {MessageKind.TRANSACTION_START: StartTransaction(confirmations), MessageKind.METER_VALUES: MeterValues(),
             MessageKind.TRANSACTION_STOP: StopTransaction(confirmations),
             FIRMWARE_STATUS: StatusOf(call.FirmwareStatusNotification),
-            DIAGNOSTICS_STATUS: StatusOf(call.DiagnosticsStatusNotification), SECURITY_EVENT: SecurityEvent()}
+            DIAGNOSTICS_STATUS: StatusOf(call.DiagnosticsStatusNotification), SECURITY_EVENT: SecurityEvent(),
+            LOG_STATUS: LogStatus()}

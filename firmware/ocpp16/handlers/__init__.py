@@ -21,6 +21,7 @@ from firmware.ocpp16.handlers import (
     get_diagnostics,
     get_installed_certificate_ids,
     get_local_list_version,
+    get_log,
     install_certificate,
     remote_start_transaction,
     remote_stop_transaction,
@@ -68,6 +69,7 @@ HANDLERS = Registry([
     Handler(Action.get_installed_certificate_ids, get_installed_certificate_ids.handle, SECURITY),
     Handler(Action.delete_certificate, delete_certificate.handle, SECURITY),
     Handler(Action.certificate_signed, certificate_signed.handle, SECURITY),
+    Handler(Action.get_log, get_log.handle, SECURITY),
     Handler(Action.extended_trigger_message, extended_trigger_message.handle, SECURITY,
             then=extended_trigger_message.then),
 ])
