@@ -105,6 +105,8 @@ async def test_the_profile_only_rises_with_its_prerequisites_and_the_key_never_s
     status = await charger.cmd(cmd="state")
     for text in (charger.log(), str(status), (charger.workdir / "evsed.toml").read_text()):
         assert KEY not in text and KEY.upper() not in text
+    database = charger.workdir / "state" / "evsed.db"  # holds the key: the service user's only
+    assert oct(database.stat().st_mode & 0o777) == "0o600"
 
 
 async def test_a_raised_profile_that_cannot_connect_falls_back(make_daemon, csms):

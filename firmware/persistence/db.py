@@ -116,6 +116,7 @@ class Store:
                 raise StorageError(path, "is a directory, not a database file")
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = self._open_or_replace()
+            self._owner_only()
             self._migrate()  # a failing migration is a bug: it stops the daemon, it never discards data
 
     def _open_or_replace(self) -> Database:
@@ -152,6 +153,18 @@ class Store:
             connection.close()
             raise
         return db
+
+    def _owner_only(self) -> None:
+        """The database holds secrets (the AuthorizationKey): readable by the service user only, whatever the umask
+        it was created under."""
+        for suffix in ("", "-wal", "-shm"):
+            file = self.path.with_name(self.path.name + suffix)
+            try:
+                file.chmod(0o600)
+            except FileNotFoundError:
+                pass
+            except OSError as e:  # another user's file: it works, but say what is open to whom
+                log.warning("database permissions not narrowed path=%s error=%s", file, e)
 
     def _move_aside(self) -> Path:
         """Rename the database and its WAL/SHM files to `<name>.corrupt-<unix time>`."""
