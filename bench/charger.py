@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import ssl
 import statistics
 import sys
 import tempfile
@@ -76,12 +77,14 @@ class Charger:
 
 
 @asynccontextmanager
-async def running_charger(ocpp: dict[str, bool | int | str] | None = None) -> AsyncIterator[Charger]:
+async def running_charger(ocpp: dict[str, bool | int | str] | None = None, tls: ssl.SSLContext | None = None,
+                          csms_options: dict[str, str] | None = None) -> AsyncIterator[Charger]:
+    """A booted two-connector charger; `tls`: the CSMS behind TLS (wss://), `csms_options`: more `[csms]`."""
     csms = LoopbackCsms()
-    url = await csms.start()
+    url = await csms.start(tls=tls)
     workdir = Path(tempfile.mkdtemp(prefix="evsed-bench-"))
     config = workdir / "evsed.toml"
-    config.write_text(sim_config_text(url, workdir / "evsed.db", CP, log_level="info", ocpp=ocpp))
+    config.write_text(sim_config_text(url, workdir / "evsed.db", CP, log_level="info", ocpp=ocpp, csms=csms_options))
     log = workdir / "daemon.log"
     spawned_at = time.monotonic()
     with open(log, "wb") as out:
