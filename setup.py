@@ -43,6 +43,9 @@ setup(
         # Wheels and pure Python only, so that the README's first command needs no compiler and no system
         # package. The PC/SC tests also need the "pcsc" extra (and Debian's pcscd): .ci/run installs both;
         # without them those tests are skipped with the reason (and fail under CI).
+        # Certificates of the OCPP 1.6 Security Whitepaper (InstallCertificate, SignCertificate, CertificateSigned,
+        # signed firmware); imported only when one is used. TLS and security profiles 0-3 need only `ssl`.
+        "security": ["cryptography==48.0.0"],
         "test": ["pytest==9.2.0", "pytest-asyncio==1.5.0", "ruff==0.17.6", "nfcpy==1.0.4",
                  # property and fuzz tests: random event sequences, and frames drawn from the 1.6 JSON schemas
                  "hypothesis==6.170.0", "hypothesis-jsonschema==0.23.1",
