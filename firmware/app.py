@@ -25,11 +25,11 @@ from firmware.daemon.control_socket import ControlServer
 from firmware.daemon.hardware import build_hardware
 from firmware.daemon.systemd import Systemd
 from firmware.firmware_management.diagnostics import Diagnostics
-from firmware.firmware_management.updates import FirmwareUpdates
+from firmware.firmware_management.updates import FirmwareUpdates, Signature
 from firmware.ocpp16 import keys
 from firmware.persistence.db import Store
 from firmware.protocol.security import LinkSecurity
-from firmware.security.events import FIRMWARE_UPDATED, RESET, STARTUP, SecurityEvents
+from firmware.security.events import FIRMWARE_UPDATED, INVALID_FIRMWARE_SIGNATURE, RESET, STARTUP, SecurityEvents
 from firmware.security.service import Certificates
 from firmware.settings import Settings
 from firmware.smart_charging.controller import SmartCharging
@@ -90,7 +90,7 @@ class App:
             config.firmware.install_timeout_s, builtin_installer=config.hardware.backend == "sim",
             sessions_running=lambda: self.charge_point.charging_anywhere,
             hold_for_install=self.charge_point.hold_for_install, restart=self.lifecycle.restart_after_update,
-            installed=lambda: self.security_events.record(FIRMWARE_UPDATED))
+            installed=lambda: self.security_events.record(FIRMWARE_UPDATED), signature_problem=self._signature_problem)
         self.diagnostics = Diagnostics(self.store, self.outbox, config.charge_point.id, config_path,
                                        state_dir / "diagnostics", lambda: _described(commands),
                                        self.security_events.log_path)
@@ -100,6 +100,14 @@ class App:
                                      self.certificates))
         self.control = ControlServer(config.control_socket, commands.handlers())
         self.systemd = Systemd()
+
+    def _signature_problem(self, firmware: Path, signed: Signature) -> str | None:
+        """Why a signed update's file must not be installed (its signature or certificate), logged as a security
+        event; None when it may be."""
+        problem = self.certificates.firmware_problem(firmware, signed.signature, signed.signing_certificate)
+        if problem is not None:
+            self.security_events.record(INVALID_FIRMWARE_SIGNATURE, problem)
+        return problem
 
     @property
     def restart_requested(self) -> bool:

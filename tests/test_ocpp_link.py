@@ -82,8 +82,7 @@ PROFILE = {"chargingProfileId": 1, "stackLevel": 0, "chargingProfilePurpose": "B
 
 BAD_CALLS = [
     ("FooBar", {}, "NotImplemented"),
-    ("SignedUpdateFirmware", {"requestId": 1, "firmware": {"location": "http://127.0.0.1:9/f", "signature": "x",
-     "retrieveDateTime": "2026-01-01T00:00:00Z", "signingCertificate": "x"}}, "NotSupported"),  # not yet
+    ("Heartbeat", {}, "NotSupported"),  # a 1.6 action the charge point sends, not one it answers
     ("RemoteStartTransaction", {}, "OccurenceConstraintViolation"),
     ("RemoteStartTransaction", {"idTag": 5}, "TypeConstraintViolation"),
     ("RemoteStartTransaction", {"idTag": "A" * 21}, "TypeConstraintViolation"),
@@ -148,14 +147,12 @@ async def test_boot_carries_the_serial_under_both_names(make_daemon, csms):
 
 
 @pytest.mark.parametrize(("action", "code", "description"), [
-    ("SignedUpdateFirmware", "NotSupported", "Requested Action is recognized but not supported by the receiver"),
+    ("Heartbeat", "NotSupported", "Requested Action is recognized but not supported by the receiver"),
     ("FooBar", "NotImplemented", "Requested Action is not known by receiver"),
 ])
 async def test_callerror_descriptions_match_their_codes(daemon, csms, action, code, description):
     """OCPP-J 1.6 §4.2.3: the library swaps these two descriptions; the charger sends the spec's."""
-    payload = {"requestId": 1, "firmware": {"location": "http://127.0.0.1:9/f", "signature": "x",
-                                            "retrieveDateTime": "2026-01-01T00:00:00Z", "signingCertificate": "x"}}
-    reply = await csms.send_raw(CHARGE_POINT, json.dumps([2, "d-1", action, payload]), "d-1")
+    reply = await csms.send_raw(CHARGE_POINT, json.dumps([2, "d-1", action, {}]), "d-1")
     assert reply[2:4] == [code, description], reply
 
 

@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 FIRMWARE_STATUS = "FirmwareStatusNotification"
 """The outbox kind of a firmware status (body: {"status": …})."""
+SIGNED_FIRMWARE_STATUS = "SignedFirmwareStatusNotification"
+"""The outbox kind of a signed update's status (Security Whitepaper ed. 3; body: {"status": …, "request_id": …})."""
 
 RESTART_EXIT = 10
 """An installer's exit status meaning: installed, restart evsed."""
@@ -62,6 +64,9 @@ class Status(StrEnum):
     INSTALLING = "Installing"
     INSTALLED = "Installed"
     INSTALLATION_FAILED = "InstallationFailed"
+    SIGNATURE_VERIFIED = "SignatureVerified"
+    """Signed updates only, as the next two."""
+    INVALID_SIGNATURE = "InvalidSignature"
 
 
 class Step(StrEnum):
@@ -82,16 +87,28 @@ class Update:
     step: Step
     attempts: int
     version_before: str
+    signed: "Signature | None" = None
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What a SignedUpdateFirmware adds (Security Whitepaper ed. 3, use case L01)."""
+
+    request_id: int
+    signing_certificate: str
+    signature: str
 
 
 class FirmwareUpdates:
     def __init__(self, store: Store, outbox: Outbox, clock: Clock, directory: Path, install_command: list[str],
                  install_timeout_s: float, builtin_installer: bool, sessions_running: Callable[[], bool],
                  hold_for_install: Callable[[bool], None], restart: Callable[[], None],
-                 installed: Callable[[], None] | None = None) -> None:
+                 installed: Callable[[], None] | None = None,
+                 signature_problem: Callable[[Path, Signature], str | None] | None = None) -> None:
         """`sessions_running()`: a transaction runs or is about to start; `hold_for_install(on)`: connectors
         Unavailable while installing; `restart()`: the daemon starts again (an installer asked); `installed()`: told
-        when an update is Installed (the security log's FirmwareUpdated)."""
+        when an update is Installed (the security log's FirmwareUpdated); `signature_problem(file, signature)`: why a
+        signed update's file must not be installed, or None (run in a thread)."""
         self._store = store
         self._outbox = outbox
         self._clock = clock
@@ -103,38 +120,55 @@ class FirmwareUpdates:
         self._hold = hold_for_install
         self._restart = restart
         self._installed = installed
+        self._signature_problem = signature_problem
         self._changed = asyncio.Event()
         row = store.db.execute("SELECT location, retrieve_date, retries, retry_interval_s, step, attempts, "
-                               "version_before FROM firmware_update").fetchone()
-        self._update = None if row is None else Update(row[0], parse_time(row[1]) or clock.now(), row[2], row[3],
-                                                       Step(row[4]), row[5], row[6])
+                               "version_before, request_id, signing_certificate, signature FROM firmware_update"
+                               ).fetchone()
+        self._update = None if row is None else Update(
+            row[0], parse_time(row[1]) or clock.now(), row[2], row[3], Step(row[4]), row[5], row[6],
+            None if row[7] is None else Signature(row[7], row[8], row[9]))
 
     # --- the CSMS's requests --------------------------------------------------------------------
 
-    def request(self, location: str, retrieve_date: datetime, retries: int, retry_interval_s: int) -> None:
-        """UpdateFirmware (§5.19): stored now; `run` carries it out. An update installing already goes on."""
+    def request(self, location: str, retrieve_date: datetime, retries: int, retry_interval_s: int,
+                signed: Signature | None = None) -> bool | None:
+        """UpdateFirmware (§5.19), or SignedUpdateFirmware (`signed`): stored now; `run` carries it out. None when
+        ignored (an update installing already goes on); else whether it replaced one under way."""
         if self._update is not None and self._update.step is Step.INSTALLING:
             log.warning("firmware update ignored, another one is installing location=%s", masked_url(location))
-            return
+            return None
         bounded = Retries.bounded(retries, retry_interval_s)
-        update = Update(location, retrieve_date, bounded.retries, bounded.interval_s, Step.SCHEDULED, 0, __version__)
+        update = Update(location, retrieve_date, bounded.retries, bounded.interval_s, Step.SCHEDULED, 0, __version__,
+                        signed)
         with self._store.atomic() as db:
             db.execute("DELETE FROM firmware_update")
             db.execute("INSERT INTO firmware_update (id, location, retrieve_date, retries, retry_interval_s, step, "
-                       "attempts, version_before) VALUES (1, ?, ?, ?, ?, ?, 0, ?)",
+                       "attempts, version_before, request_id, signing_certificate, signature) "
+                       "VALUES (1, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
                        [location, iso(retrieve_date), update.retries, update.retry_interval_s, update.step,
-                        update.version_before])
+                        update.version_before, signed and signed.request_id, signed and signed.signing_certificate,
+                        signed and signed.signature])
+        replaced = self._update is not None
         if self._update is not None:
             log.warning("firmware update replaced location=%s", masked_url(self._update.location))
         self._discard_file(self._update)
         self._update = update
-        log.info("firmware update scheduled location=%s retrieve_date=%s retries=%d retry_interval_s=%d",
-                 masked_url(location), iso(retrieve_date), update.retries, update.retry_interval_s)
+        log.info("firmware update scheduled location=%s retrieve_date=%s retries=%d retry_interval_s=%d signed=%s",
+                 masked_url(location), iso(retrieve_date), update.retries, update.retry_interval_s, signed is not None)
         self._changed.set()
+        return replaced
 
     def now(self) -> datetime:
         """The charge point's time (a retrieveDate that cannot be read means this)."""
         return self._clock.now()
+
+    def signed_status(self) -> tuple[Status, int | None]:
+        """What a triggered SignedFirmwareStatusNotification says: the step under way and its requestId, else Idle."""
+        update = self._update
+        if update is None or update.signed is None:
+            return Status.IDLE, None
+        return self.status(), update.signed.request_id
 
     def status(self) -> Status:
         """What a triggered FirmwareStatusNotification says (§5.17): the step under way, else Idle."""
@@ -220,7 +254,22 @@ class FirmwareUpdates:
                 await asyncio.sleep(update.retry_interval_s)
                 continue
             log.info("firmware downloaded path=%s bytes=%d", path, size)
-            return self._advance(update, Step.DOWNLOADED, Status.DOWNLOADED)
+            downloaded = self._advance(update, Step.DOWNLOADED, Status.DOWNLOADED)
+            return await self._verified(downloaded, path)
+
+    async def _verified(self, update: Update, path: Path) -> Update | None:
+        """A signed update's file checked against its signature and certificate before anything else (L01):
+        SignatureVerified, or InvalidSignature and the update ends (None)."""
+        if update.signed is None:
+            return update
+        problem = ("no certificate store" if self._signature_problem is None
+                   else await asyncio.to_thread(self._signature_problem, path, update.signed))
+        if problem is not None:
+            log.error("firmware signature refused, not installed reason=%s", problem)
+            self._finish(Status.INVALID_SIGNATURE)
+            return None
+        self._tell(update, Status.SIGNATURE_VERIFIED)
+        return update
 
     async def _install(self, path: Path) -> int:
         """The installer's exit status (-1: it could not run, or ran past the timeout)."""
@@ -273,10 +322,18 @@ class FirmwareUpdates:
         """The update reached `step`: stored with the status for the CSMS, in one database transaction."""
         with self._store.atomic() as db:
             db.execute("UPDATE firmware_update SET step = ?", [step])
-            self._outbox.put(FIRMWARE_STATUS, None, {"status": status})
+            self._tell(update, status)
         advanced = self._update = replace(update, step=step)
         log.info("firmware status=%s", status)
         return advanced
+
+    def _tell(self, update: Update, status: Status) -> None:
+        """The status for the CSMS, queued: FirmwareStatusNotification, or SignedFirmwareStatusNotification with the
+        requestId for a signed update."""
+        if update.signed is None:
+            self._outbox.put(FIRMWARE_STATUS, None, {"status": status})
+        else:
+            self._outbox.put(SIGNED_FIRMWARE_STATUS, None, {"status": status, "request_id": update.signed.request_id})
 
     def _attempted(self, update: Update) -> Update:
         with self._store.atomic() as db:
@@ -288,7 +345,8 @@ class FirmwareUpdates:
         """The update is over: its last status queued and its record gone, together; the file goes too."""
         with self._store.atomic() as db:
             db.execute("DELETE FROM firmware_update")
-            self._outbox.put(FIRMWARE_STATUS, None, {"status": status})
+            if self._update is not None:
+                self._tell(self._update, status)
         self._discard_file(self._update)
         self._update = None
         log.warning("firmware update ended status=%s", status)

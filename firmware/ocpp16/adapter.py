@@ -54,12 +54,14 @@ bound; a day keeps a bogus value from parking the charger for ever)."""
 
 SIGN_CERTIFICATE = "SignChargePointCertificate"
 LOG_STATUS = "LogStatusNotification"
+SIGNED_FIRMWARE_STATUS = "SignedFirmwareStatusNotification"
 TRIGGERABLE = frozenset(m.value for m in (
     MessageTrigger.boot_notification, MessageTrigger.diagnostics_status_notification,
     MessageTrigger.firmware_status_notification, MessageTrigger.heartbeat, MessageTrigger.meter_values,
-    MessageTrigger.status_notification)) | {SIGN_CERTIFICATE, LOG_STATUS}
-"""The six messages a 1.6 TriggerMessage.req can name, and the two only ExtendedTriggerMessage can (the Security
-Whitepaper's; the schemas keep each request to its own): evsed sends each (`Ocpp16Adapter.trigger`)."""
+    MessageTrigger.status_notification)) | {SIGN_CERTIFICATE, LOG_STATUS, SIGNED_FIRMWARE_STATUS}
+"""The six messages a 1.6 TriggerMessage.req can name, and the three only ExtendedTriggerMessage can (the Security
+Whitepaper's: its FirmwareStatusNotification is the signed one; the schemas keep each request to its own): evsed
+sends each (`Ocpp16Adapter.trigger`)."""
 
 class Registration(StrEnum):
     NONE = "None"
@@ -328,6 +330,10 @@ class Ocpp16Adapter:
                     await _tell(peer, call.FirmwareStatusNotification(status=status))
                 case "SignChargePointCertificate":
                     await self._sign_certificate(peer)
+                case "SignedFirmwareStatusNotification":
+                    status, request_id = (self._services.firmware_updates.signed_status() if self._services
+                                          else ("Idle", None))
+                    await _tell(peer, call.SignedFirmwareStatusNotification(status=status, request_id=request_id))
                 case "LogStatusNotification":
                     status, request_id = self._services.diagnostics.log_status() if self._services else ("Idle", None)
                     await _tell(peer, call.LogStatusNotification(status=status, request_id=request_id))

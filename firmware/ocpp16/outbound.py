@@ -11,7 +11,7 @@ from ocpp.v16 import call
 
 from firmware.core.confirmations import Confirmations
 from firmware.firmware_management.diagnostics import DIAGNOSTICS_STATUS, LOG_STATUS
-from firmware.firmware_management.updates import FIRMWARE_STATUS
+from firmware.firmware_management.updates import FIRMWARE_STATUS, SIGNED_FIRMWARE_STATUS
 from firmware.ocpp16.convert import id_tag_info
 from firmware.protocol.pump import Outbound
 from firmware.security.events import SECURITY_EVENT
@@ -104,14 +104,12 @@ class SecurityEvent:
         """SecurityEventNotification.conf carries nothing."""
 
 
-class LogStatus:
-    """A GetLog upload's status (Security Whitepaper ed. 3 §5): LogStatusNotification; the .conf is empty."""
+class RequestStatusOf(StatusOf):
+    """A GetLog upload's or a signed update's status (Security Whitepaper ed. 3 §5): LogStatusNotification or
+    SignedFirmwareStatusNotification, with the request's id."""
 
     def request(self, message: OutboxMessage) -> Any:
-        return call.LogStatusNotification(status=message.body["status"], request_id=message.body["request_id"])
-
-    def confirmed(self, message: OutboxMessage, response: Any) -> None:
-        """LogStatusNotification.conf carries nothing."""
+        return self._notification(status=message.body["status"], request_id=message.body["request_id"])
 
 
 def outbound(confirmations: Confirmations) -> dict[str, Outbound]:
@@ -120,4 +118,5 @@ def outbound(confirmations: Confirmations) -> dict[str, Outbound]:
             MessageKind.TRANSACTION_STOP: StopTransaction(confirmations),
             FIRMWARE_STATUS: StatusOf(call.FirmwareStatusNotification),
             DIAGNOSTICS_STATUS: StatusOf(call.DiagnosticsStatusNotification), SECURITY_EVENT: SecurityEvent(),
-            LOG_STATUS: LogStatus()}
+            LOG_STATUS: RequestStatusOf(call.LogStatusNotification),
+            SIGNED_FIRMWARE_STATUS: RequestStatusOf(call.SignedFirmwareStatusNotification)}

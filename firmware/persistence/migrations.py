@@ -220,6 +220,13 @@ def _v9(db: Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]
+def _v10(db: Database) -> None:
+    """Signed firmware updates (Security Whitepaper ed. 3, SignedUpdateFirmware): the CSMS's requestId, the signing
+    certificate and the signature, checked before anything is installed. NULL: an unsigned UpdateFirmware."""
+    for column in ("request_id INTEGER", "signing_certificate TEXT", "signature TEXT"):
+        db.execute(f"ALTER TABLE firmware_update ADD COLUMN {column}")
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10]
 
 

@@ -347,6 +347,19 @@ class CertificateStore:
         _sync_directory(self.directory)
 
 
+def signing_certificate_problem(signing_certificate_pem: str, manufacturer_roots: list[x509.Certificate],
+                                now: datetime) -> str | None:
+    """Why a firmware signing certificate is not to be trusted (SignedUpdateFirmware answers InvalidCertificate),
+    or None: readable, valid at `now` and chaining to one of the ManufacturerRootCertificates."""
+    chain = _signing_certificates(signing_certificate_pem)
+    if not chain:
+        return "signing certificate unreadable"
+    if not manufacturer_roots:
+        return "no ManufacturerRootCertificate installed"
+    problem = _chain_problem(chain, manufacturer_roots, now)
+    return f"signing certificate: {problem}" if problem else None
+
+
 def verify_signed_firmware(firmware: Path, signature_b64: str, signing_certificate_pem: str,
                            manufacturer_roots: list[x509.Certificate], now: datetime) -> str | None:
     """SignedUpdateFirmware (use case L01): None when the firmware may be installed, else why not (for the log and
@@ -359,15 +372,10 @@ def verify_signed_firmware(firmware: Path, signature_b64: str, signing_certifica
     `cryptography`); the manufacturers' tools and EVerest sign and verify EC firmware with ECDSA. The file is read in
     chunks of `READ_CHUNK`.
     """
-    chain = _signing_certificates(signing_certificate_pem)
-    if not chain:
-        return "signing certificate unreadable"
-    if not manufacturer_roots:
-        return "no ManufacturerRootCertificate installed"
-    problem = _chain_problem(chain, manufacturer_roots, now)
+    problem = signing_certificate_problem(signing_certificate_pem, manufacturer_roots, now)
     if problem:
-        return f"signing certificate: {problem}"
-    key = chain[0].public_key()
+        return problem
+    key = _signing_certificates(signing_certificate_pem)[0].public_key()
     if not isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
         return "signing key neither RSA nor EC"
     try:

@@ -86,6 +86,21 @@ class Certificates:
             return None
         return self.store.create_csr(self._common_name, organization)
 
+    def signing_certificate_problem(self, pem: str) -> str | None:
+        """Why a firmware signing certificate is not trusted (no installed ManufacturerRootCertificate vouches for
+        it), or None."""
+        from firmware.security.certificates import CertificateUse, signing_certificate_problem
+
+        return signing_certificate_problem(pem, self.store.roots(CertificateUse.MANUFACTURER_ROOT), self._clock.now())
+
+    def firmware_problem(self, firmware: Path, signature: str, pem: str) -> str | None:
+        """Why a downloaded firmware must not be installed (its signature, its certificate), or None. Reads the whole
+        file: run it in a thread."""
+        from firmware.security.certificates import CertificateUse, verify_signed_firmware
+
+        return verify_signed_firmware(firmware, signature, pem, self.store.roots(CertificateUse.MANUFACTURER_ROOT),
+                                      self._clock.now())
+
     def signed(self, chain_pem: str) -> str:
         """CertificateSigned: Accepted (used from the next connection on) or Rejected."""
         return self.store.accept_signed(chain_pem, self._clock.now())

@@ -206,10 +206,8 @@ async def test_a_reset_is_carried_out_only_once_its_answer_is_written(services):
 
 
 async def test_what_is_not_registered_gets_the_16_callerror(services):
-    # A 1.6 action of the security extension not registered yet (signed firmware).
-    frame = [2, "m1", "SignedUpdateFirmware", {"requestId": 1, "firmware": {
-        "location": "http://127.0.0.1:9/f", "retrieveDateTime": "2026-01-01T00:00:00Z", "signingCertificate": "x",
-        "signature": "x"}}]
+    # A 1.6 action a charge point sends, not one it answers.
+    frame = [2, "m1", "Heartbeat", {}]
     assert (await route(services, frame))[:3] == [4, "m1", "NotSupported"]
     assert (await route(services, [2, "m2", "MakeCoffee", {}]))[:3] == [4, "m2", "NotImplemented"]
 

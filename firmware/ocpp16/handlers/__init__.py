@@ -29,6 +29,7 @@ from firmware.ocpp16.handlers import (
     reset,
     send_local_list,
     set_charging_profile,
+    signed_update_firmware,
     trigger_message,
     unlock_connector,
     update_firmware,
@@ -70,6 +71,7 @@ HANDLERS = Registry([
     Handler(Action.delete_certificate, delete_certificate.handle, SECURITY),
     Handler(Action.certificate_signed, certificate_signed.handle, SECURITY),
     Handler(Action.get_log, get_log.handle, SECURITY),
+    Handler(Action.signed_update_firmware, signed_update_firmware.handle, SECURITY),
     Handler(Action.extended_trigger_message, extended_trigger_message.handle, SECURITY,
             then=extended_trigger_message.then),
 ])
