@@ -7,15 +7,23 @@ lower than the stored profile stops the start (exit 2); the AuthorizationKey nev
 
 import asyncio
 import base64
+import os
 import sys
+from pathlib import Path
 
 import pytest
 from ocpp.v16 import call
 
+from firmware.config_file import CsmsSection
 from firmware.demo.loopback_csms import LoopbackCsms
+from firmware.persistence.db import Store
+from firmware.protocol.security import LinkSecurity
+from firmware.settings import Settings
 from tests.conftest import CHARGE_POINT, Daemon
+from tests.file_servers import http_files
 from tests.ocpp_steps import configure
 from tests.pki import authority, ca_file, issue
+from tests.test_firmware_management import unpack
 
 KEY = "00112233445566778899aabbccddeeff0a0b0c0d"
 """An AuthorizationKey: the hex text of 20 bytes."""
@@ -133,3 +141,43 @@ async def test_a_preset_lower_than_the_stored_profile_stops_the_start(make_daemo
         _, stderr = await process.communicate()
     assert process.returncode == 2
     assert "[ocpp] SecurityProfile" in stderr.decode() and "lower" in stderr.decode()
+
+
+async def test_no_secret_in_a_diagnostics_archive_and_no_listening_port(make_daemon, csms, tmp_path):
+    csms.behaviour.password = KEY.encode()
+    charger = await make_daemon(ocpp={"SecurityProfile": 1, "AuthorizationKey": KEY})
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    with http_files(inbox) as http:
+        mark = len(csms.received)
+        answer = await csms.call(CHARGE_POINT, call.GetDiagnostics(location=http.url()))
+        await csms.wait_for("DiagnosticsStatusNotification", after=mark, where=lambda p: p["status"] == "Uploaded")
+    members = unpack((inbox / answer.file_name).read_bytes())
+    assert "AuthorizationKey" in members["evsed.toml"]  # the key's line is there, its value is not
+    assert all(KEY not in text and KEY.upper() not in text for text in members.values())
+    assert listening_ports(charger.proc.pid) == [], "evsed only dials out"
+
+
+def listening_ports(pid: int) -> list[int]:
+    """The TCP ports process `pid` listens on: its socket inodes matched against /proc/net/tcp{,6} (state 0A)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        target = os.readlink(fd)
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    ports = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:
+                ports.append(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def test_profile_0_over_ws_to_another_host_warns_and_loopback_does_not(tmp_path, caplog):
+    settings = Settings(Store(tmp_path / "evsed.db"), {}, fixed={})
+    for url, warned in (("ws://csms.example.org/ocpp", True), ("ws://127.0.0.1:9/ocpp", False),
+                        ("wss://csms.example.org/ocpp", False)):
+        caplog.clear()
+        LinkSecurity(CsmsSection(url=url), CHARGE_POINT, settings, lambda: None, lambda: None).warn_if_open()
+        assert ("without security" in caplog.text) is warned, url
