@@ -60,8 +60,8 @@ def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "_", name).lower()
 
 
-def pinned() -> dict[str, str]:
-    lines = (REPO / "packaging/requirements.txt").read_text().splitlines()
+def pinned(name: str = "requirements.txt") -> dict[str, str]:
+    lines = (REPO / "packaging" / name).read_text().splitlines()
     pins = (line.split("==") for line in lines if line and not line.startswith("#"))
     return {normalize(name): version for name, version in pins}
 
@@ -149,7 +149,7 @@ def test_arm64_contents_and_wheelhouse(debs, suite, tmp_path):
     # Every wheel is a pinned dependency at its pinned version, or evsed itself. Bookworm's holds all of them
     # (the pins are its resolution); trixie's completeness for Python 3.13 is checked by resolving it below.
     found = {normalize(w.split("-")[0]): w.split("-")[1] for w in wheels}
-    expected = {**pinned(), "evsed": VERSION}
+    expected = {**pinned(), **pinned("requirements-security.txt"), "evsed": VERSION}
     assert found.items() <= expected.items()
     if suite == "bookworm":
         assert found == expected
@@ -158,7 +158,8 @@ def test_arm64_contents_and_wheelhouse(debs, suite, tmp_path):
         tags = wheel.removesuffix(".whl").split("-")[-3:]
         assert tags[2] == "any" or "aarch64" in tags[2], wheel  # nothing built for this x86_64 machine
         assert tags[1] in ("none", "abi3", abi), wheel
-    assert {w.split("-")[0] for w in wheels if not w.endswith("-any.whl")} == {"rpds_py", "websockets"}
+    assert {w.split("-")[0] for w in wheels if not w.endswith("-any.whl")} == {"rpds_py", "websockets", "cffi",
+                                                                             "cryptography"}
 
     tree = tmp_path / "tree"
     dpkg_deb("-x", str(deb), str(tree))
@@ -175,7 +176,7 @@ def test_arm64_contents_and_wheelhouse(debs, suite, tmp_path):
     check = subprocess.run(["md5sum", "--check", "--quiet", str(control / "md5sums")], cwd=tree, capture_output=True,
                            text=True, timeout=60)
     assert check.returncode == 0, check.stdout + check.stderr
-    assert f"'evsed[nfc]=={VERSION}'" in (control / "postinst").read_text()
+    assert f"'evsed[nfc,security]=={VERSION}'" in (control / "postinst").read_text()
 
 
 @pytest.mark.parametrize("suite", SUITES)
@@ -186,6 +187,7 @@ def test_armhf_carries_armv7l_wheels(debs, suite):
     assert platforms and all("armv7l" in p and "aarch64" not in p and "x86_64" not in p for p in platforms)
     assert {w.split("-")[0] for w in wheels if not w.endswith("-any.whl")} == {"rpds_py", "websockets"}
     assert control_fields(debs[suite, "armhf"])["Architecture"] == "armhf"
+    assert not any(w.startswith("cryptography-") for w in wheels), "cffi 2 has no armv7l wheel: no certificates"
 
 
 def target_platforms(glibc_minor: int, machine: str) -> list[str]:
@@ -259,17 +261,20 @@ def clean_pip_env() -> dict[str, str]:
 @pytest.mark.parametrize("arch", ARCHES)
 @pytest.mark.parametrize("suite", SUITES)
 def test_wheelhouse_installs_offline_on_its_suites_python(debs, suite, arch, tmp_path):
-    """What postinst does on the device: pip installs evsed[nfc] and pip from /opt/evsed/wheels alone, with no
-    index, for the suite's CPython (3.11 for bookworm, 3.13 for trixie) on the architecture's platform."""
+    """What postinst does on the device: pip installs evsed[nfc] (with the security extra, but on armhf) and pip from
+    /opt/evsed/wheels alone, with no index, for the suite's CPython (3.11 for bookworm, 3.13 for trixie) on the
+    architecture's platform."""
     python, glibc_minor, _ = SUITES[suite]
     machine = ARCHES[arch]
     tree = tmp_path / "tree"
     dpkg_deb("-x", str(debs[suite, arch]), str(tree))
     wheelhouse = tree / "opt/evsed/wheels"
-    roots = [f"evsed[nfc]=={VERSION}", "pip"]
+    extras = "nfc" if arch == "armhf" else "nfc,security"
+    roots = [f"evsed[{extras}]=={VERSION}", "pip"]
 
     chosen = resolve_for(wheelhouse, roots, python, glibc_minor, machine)
     assert {"evsed", "nfcpy", "ocpp", "websockets", "rpds-py", "pip"} <= chosen.keys()
+    assert ("cryptography" in chosen) is (arch != "armhf")
     abi = "cp" + python.replace(".", "")
     for name in ("websockets", "rpds-py"):  # compiled: built for exactly this Python and machine
         assert any(t.abi == abi and machine in t.platform for t in chosen[name].tags), chosen[name].path.name

@@ -24,6 +24,11 @@ CLIENT_CHAIN = "client-chain.pem"
 """The store's file of an installed charge point certificate."""
 
 
+class CertificatesUnavailable(RuntimeError):
+    """The `cryptography` library is not installed: certificate messages cannot be carried out (the CSMS gets the
+    protocol's internal-error answer, the log says why)."""
+
+
 class Certificates:
     def __init__(self, directory: Path, csms: CsmsSection, clock: Clock, settings: Settings, common_name: str,
                  max_certificates: int) -> None:
@@ -37,8 +42,11 @@ class Certificates:
 
     @cached_property
     def store(self) -> "CertificateStore":
-        from firmware.security.certificates import CertificateStore
-
+        """The certificate store; CertificatesUnavailable where `cryptography` is not installed (the armhf package)."""
+        try:
+            from firmware.security.certificates import CertificateStore
+        except ImportError as e:
+            raise CertificatesUnavailable(f"certificates need the security extra (cryptography): {e}") from None
         return CertificateStore(self._dir, self._max)
 
     # --- the link -----------------------------------------------------------------------------
