@@ -65,3 +65,15 @@ async def test_get_log_uploads_the_security_log_and_reports_with_its_request_id(
     assert (await csms.call(CHARGE_POINT, trigger)).status == "Accepted"
     idle = await csms.wait_for("LogStatusNotification", after=mark)
     assert idle.payload == {"status": "Idle"}
+
+
+async def test_a_csms_without_the_security_extension_holds_up_no_transaction(make_daemon, csms):
+    """A CSMS that answers SecurityEventNotification with NotImplemented (ocpp-broker did, in the interop suite):
+    the event is set aside at once and the session's StartTransaction, queued behind it, goes on."""
+    csms.behaviour.raw_answers["SecurityEventNotification"] = \
+        lambda unique_id, _: f'[4, "{unique_id}", "NotImplemented", "no security extension", {{}}]'
+    charger = await make_daemon()
+    await charger.card_start(1)
+    await csms.wait_for("StartTransaction", within=5)
+    state = await charger.state()
+    assert state["outbox"]["dead_letters"] == 1 and "does not take SecurityEventNotification" in charger.log()

@@ -4,6 +4,9 @@ OCPP 1.6 §4.10 / 2.0.1 E13 (transaction-related messages): delivery is guarante
 the CSMS answers with a CALLERROR is retried (TransactionMessageAttempts times, TransactionMessageRetryInterval
 apart, growing), then set aside as a dead letter; a message with no answer is sent again, unchanged.
 Nothing is sent before the wall clock is trusted: an event recorded before carries no date yet.
+A message of no transaction (a firmware or log status, a security event) that the CSMS answers NotImplemented or
+NotSupported is set aside at once: that CSMS does not take such messages, and retrying would only hold up the
+transaction messages queued behind it.
 """
 
 import logging
@@ -17,6 +20,10 @@ from firmware.settings import Settings
 from firmware.transactions.outbox import Outbox, OutboxMessage
 
 log = logging.getLogger(__name__)
+
+
+UNSUPPORTED = frozenset({"NotImplemented", "NotSupported"})
+"""CALLERROR codes saying the CSMS does not take a message at all (OCPP-J §4.2.3)."""
 
 
 class Unsendable(Exception):
@@ -67,6 +74,9 @@ class Pump:
                 response = await call(request)
             except OCPPError as e:
                 attempts = self._settings.integer("transaction_message_attempts")
+                if message.tx_ref is None and e.code in UNSUPPORTED:
+                    log.warning("CSMS does not take %s error=%s; set aside", message.kind, e.code)
+                    attempts = 1
                 if not self._outbox.record_failure(message, f"{e.code}: {e.description}", attempts):
                     wait = self._settings.integer("transaction_message_retry_interval_s") * (message.attempts + 1)
                     log.warning("CSMS refused %s tx_ref=%s error=%s; retry in %d s",
