@@ -161,6 +161,15 @@ async def test_an_installer_asking_for_a_restart_gets_one_and_a_new_boot(make_da
     assert len(csms.of("BootNotification")) == boots + 1
 
 
+async def diagnostics_to(csms, location: str, inbox: Path) -> dict[str, str]:
+    """GetDiagnostics to `location` (served from `inbox`), awaited until Uploaded: the archive's members."""
+    mark = len(csms.received)
+    answer = await csms.call(CHARGE_POINT, call.GetDiagnostics(location=location))
+    await csms.wait_for("DiagnosticsStatusNotification", after=mark, where=lambda p: p["status"] == "Uploaded")
+    assert statuses(csms, "DiagnosticsStatusNotification", mark) == ["Uploading", "Uploaded"]
+    return unpack((inbox / answer.file_name).read_bytes())
+
+
 def unpack(data: bytes) -> dict[str, str]:
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
         return {m.name: archive.extractfile(m).read().decode() for m in archive.getmembers()}  # type: ignore[union-attr]
@@ -174,11 +183,7 @@ async def test_diagnostics_reach_an_http_server_unpack_and_hold_no_secret(make_d
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     with http_files(inbox) as http:
-        mark = len(csms.received)
-        answer = await csms.call(CHARGE_POINT, call.GetDiagnostics(location=http.url("upload/")))
-        await csms.wait_for("DiagnosticsStatusNotification", after=mark, where=lambda p: p["status"] == "Uploaded")
-    assert statuses(csms, "DiagnosticsStatusNotification", mark) == ["Uploading", "Uploaded"]
-    members = unpack((inbox / answer.file_name).read_bytes())
+        members = await diagnostics_to(csms, http.url("upload/"), inbox)
     assert set(members) == {"evsed.log", "evsed.toml", "status.txt", "database.txt"}
     assert "transaction started connector=1" in members["evsed.log"]
     assert "connector 1: Charging" in members["status.txt"] and "schema version" in members["database.txt"]
@@ -193,16 +198,10 @@ async def test_diagnostics_by_ftp_and_by_post_and_a_failed_upload(make_daemon, c
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     with ftp_files(inbox) as ftp:
-        mark = len(csms.received)
-        answer = await csms.call(CHARGE_POINT, call.GetDiagnostics(location=ftp.url()))
-        await csms.wait_for("DiagnosticsStatusNotification", after=mark, where=lambda p: p["status"] == "Uploaded")
-    assert "evsed.log" in unpack((inbox / answer.file_name).read_bytes())
+        assert "evsed.log" in await diagnostics_to(csms, ftp.url(), inbox)
     with http_files(inbox, refuse_put=True) as http:
-        mark = len(csms.received)
-        answer = await csms.call(CHARGE_POINT, call.GetDiagnostics(location=http.url("forms")))
-        await csms.wait_for("DiagnosticsStatusNotification", after=mark, where=lambda p: p["status"] == "Uploaded")
+        assert "database.txt" in await diagnostics_to(csms, http.url("forms"), inbox)
         assert [r[0] for r in http.requests] == ["PUT", "POST"]
-    assert "database.txt" in unpack((inbox / answer.file_name).read_bytes())
     mark = len(csms.received)
     await csms.call(CHARGE_POINT, call.GetDiagnostics(location="http://127.0.0.1:9/nowhere", retries=1,
                                                       retry_interval=1))

@@ -23,7 +23,7 @@ from tests.conftest import CHARGE_POINT, Daemon
 from tests.file_servers import http_files
 from tests.ocpp_steps import configure
 from tests.pki import authority, ca_file, issue
-from tests.test_firmware_management import unpack
+from tests.test_firmware_management import diagnostics_to
 
 KEY = "00112233445566778899aabbccddeeff0a0b0c0d"
 """An AuthorizationKey: the hex text of 20 bytes."""
@@ -149,10 +149,7 @@ async def test_no_secret_in_a_diagnostics_archive_and_no_listening_port(make_dae
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     with http_files(inbox) as http:
-        mark = len(csms.received)
-        answer = await csms.call(CHARGE_POINT, call.GetDiagnostics(location=http.url()))
-        await csms.wait_for("DiagnosticsStatusNotification", after=mark, where=lambda p: p["status"] == "Uploaded")
-    members = unpack((inbox / answer.file_name).read_bytes())
+        members = await diagnostics_to(csms, http.url(), inbox)
     assert "AuthorizationKey" in members["evsed.toml"]  # the key's line is there, its value is not
     assert all(KEY not in text and KEY.upper() not in text for text in members.values())
     assert listening_ports(charger.proc.pid) == [], "evsed only dials out"
