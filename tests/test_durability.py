@@ -31,6 +31,9 @@ async def test_corrupt_database_is_moved_aside_and_the_daemon_starts(make_daemon
 
 async def test_whole_session_while_the_csms_is_unreachable_is_replayed_once_in_order(make_daemon, csms):
     d = await make_daemon(ocpp={"MeterValueSampleInterval": 1, "AllowOfflineTxForUnknownId": True})
+    async with asyncio.timeout(10):  # the boot's own queued message (StartupOfTheDevice) is delivered first
+        while (await d.state())["outbox"]["depth"]:
+            await asyncio.sleep(0.05)
     await d.set_link(False)
     await d.card_start(1)
     await asyncio.sleep(2.5)
