@@ -72,9 +72,9 @@ def parse_time(text: str) -> datetime | None:
     """An OCPP dateTime as an aware UTC datetime; None when unreadable (a date without a zone is UTC)."""
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):  # not a date, or one that leaves datetime's range in UTC (year 9999+14:00)
         return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def now_iso() -> str:

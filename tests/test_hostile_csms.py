@@ -184,3 +184,24 @@ async def test_the_stop_of_a_start_refused_on_every_attempt_is_still_delivered(m
             await asyncio.sleep(0.05)
     assert len(csms.of("StartTransaction")) == 2, "TransactionMessageAttempts bounds the tries"
     assert_healthy(d)
+
+
+async def test_limits_the_schema_checker_cannot_divide_are_refused_and_the_link_stays(daemon, csms):
+    """A charging limit of 1e30 (valid JSON, valid float) makes the schema's multipleOf 0.1 check raise decimal's
+    DivisionImpossible instead of a validation error; after another limit that is not a multiple of 0.1 (the
+    library's FormatViolation), re-classifying the violation met it and ended the conversation (the long fuzz run
+    found it)."""
+    profile = ('{"chargingProfileId":1,"stackLevel":0,"chargingProfilePurpose":"TxDefaultProfile",'
+               '"chargingProfileKind":"Relative","chargingSchedule":{"chargingRateUnit":"A",'
+               '"chargingSchedulePeriod":[{"startPeriod":0,"limit":0.30000000000000004},'
+               '{"startPeriod":60,"limit":1e30}]}}')
+    set_profile = f'[2,"c1","SetChargingProfile",{{"connectorId":0,"csChargingProfiles":{profile}}}]'
+    remote_start = f'[2,"c2","RemoteStartTransaction",{{"idTag":"X","chargingProfile":{profile}}}]'
+    for unique_id, frame in (("c1", set_profile), ("c2", remote_start)):
+        reply = await csms.send_raw(CHARGE_POINT, frame, unique_id)
+        assert reply[:3] == [4, unique_id, "FormationViolation"], reply
+    await probe(csms)
+    await asyncio.sleep(2.5)  # a failed conversation would close within CLOSE_TIMEOUT_S
+    await probe(csms)
+    assert csms.connections == 1
+    assert_healthy(daemon)

@@ -22,6 +22,7 @@ mid-way (`firmware_update`, migration 9):
 import asyncio
 import logging
 import os
+import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -43,6 +44,10 @@ FIRMWARE_STATUS = "FirmwareStatusNotification"
 """The outbox kind of a firmware status (body: {"status": …})."""
 SIGNED_FIRMWARE_STATUS = "SignedFirmwareStatusNotification"
 """The outbox kind of a signed update's status (Security Whitepaper ed. 3; body: {"status": …, "request_id": …})."""
+
+FILE_NAME_CHARS = 100
+"""The longest name a downloaded firmware file keeps (file systems allow 255 bytes)."""
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
 RESTART_EXIT = 10
 """An installer's exit status meaning: installed, restart evsed."""
@@ -202,9 +207,7 @@ class FirmwareUpdates:
                 pass
             except Exception:  # a full disk, say: the update fails, the charger goes on
                 log.exception("firmware update failed")
-                if self._update is not None:
-                    installing = self._update.step in (Step.DOWNLOADED, Step.INSTALLING)
-                    self._finish(Status.INSTALLATION_FAILED if installing else Status.DOWNLOAD_FAILED)
+                self._fail()
 
     async def _carry_out(self, update: Update) -> None:
         if update.step is Step.SCHEDULED:
@@ -311,12 +314,18 @@ class FirmwareUpdates:
     # --- records ----------------------------------------------------------------------------------
 
     def _file(self, update: Update) -> Path:
-        name = os.path.basename(unquote(urlsplit(update.location).path)) or "firmware.bin"
-        return self._dir / name
+        """Where the download goes: the location's file name, reduced to safe characters and FILE_NAME_CHARS (a
+        CSMS's location may be anything)."""
+        name = _SAFE_NAME.sub("_", os.path.basename(unquote(urlsplit(update.location).path)))[-FILE_NAME_CHARS:]
+        return self._dir / (name.lstrip(".") or "firmware.bin")
 
     def _discard_file(self, update: Update | None) -> None:
-        if update is not None:
+        if update is None:
+            return
+        try:
             self._file(update).unlink(missing_ok=True)
+        except OSError as e:  # it stays on disk; the next update of that name replaces it
+            log.warning("firmware file not removed error=%s", e)
 
     def _advance(self, update: Update, step: Step, status: Status) -> Update:
         """The update reached `step`: stored with the status for the CSMS, in one database transaction."""
@@ -340,6 +349,17 @@ class FirmwareUpdates:
             db.execute("UPDATE firmware_update SET attempts = attempts + 1")
         counted = self._update = replace(update, attempts=update.attempts + 1)
         return counted
+
+    def _fail(self) -> None:
+        """An update that broke on something unforeseen ends as failed; never raises (the task goes on)."""
+        if self._update is None:
+            return
+        installing = self._update.step in (Step.DOWNLOADED, Step.INSTALLING)
+        try:
+            self._finish(Status.INSTALLATION_FAILED if installing else Status.DOWNLOAD_FAILED)
+        except Exception:
+            log.exception("firmware update not closed; dropped")
+            self._update = None
 
     def _finish(self, status: Status) -> None:
         """The update is over: its last status queued and its record gone, together; the file goes too."""

@@ -85,7 +85,11 @@ def schema_error(call: Call) -> OCPPError | None:
     if (error := not_an_object(call)) is not None:
         return error
     validator = get_validator(MessageType.Call, call.action, "1.6")
-    first = best_match(validator.iter_errors(call.payload))
+    try:
+        first = best_match(validator.iter_errors(call.payload))
+    except ArithmeticError as e:  # decimal's DivisionImpossible: a number multipleOf 0.1 cannot divide (1e30)
+        cause = f"a number the schema check cannot divide: {type(e).__name__}"
+        return FormationViolationError(details={"cause": cause})
     if first is None:
         return None
     where = "/".join(str(p) for p in first.absolute_path) or "payload"

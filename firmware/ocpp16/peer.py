@@ -187,9 +187,10 @@ class Ocpp16Peer(LibraryChargePoint):
         return await _result(action, response, self._ocpp_version)
 
 
-async def _validated(msg: Call, version: str) -> None:
-    """The library's schema check of a CSMS request. Its OCPPErrors are the 1.6 CALLERRORs (`ocpp16_error`);
-    anything else it raises on a payload it cannot check is FormationViolation, not a fault of ours."""
+async def _validated(msg: Call | CallResult, version: str) -> None:
+    """The library's schema check of a CSMS request or answer. Its OCPPErrors are the 1.6 CALLERRORs
+    (`ocpp16_error`); anything else it raises on a payload it cannot check (a number its decimal arithmetic cannot
+    divide, say) is FormationViolation, not a fault of ours."""
     try:
         await validate_payload(msg, version)
     except OCPPError:
@@ -210,7 +211,7 @@ def _refusal(error: CallError) -> OCPPError:
 async def _result(action: str, response: CallResult, version: str) -> Any:
     """A CALLRESULT as its `call_result` dataclass, once it fits the schema of `action`'s answer."""
     response.action = action
-    await validate_payload(response, version)
+    await _validated(response, version)
     try:
         return getattr(call_result, action)(**camel_to_snake_case(response.payload))
     except TypeError as e:  # a field the dataclass does not know, in a schema that allows more
