@@ -239,11 +239,12 @@ async def test_hostile_retry_values_are_bounded_and_end_nothing(make_daemon, csm
                         f'"retries":-1,"retryInterval":{huge}}}]', "d-1")
     await csms.wait_for("DiagnosticsStatusNotification", after=mark, where=lambda p: p["status"] == "UploadFailed")
     assert "retries bounded" in charger.log() and charger.proc.returncode is None
-    # A 1000-character file name (the long fuzz run: ENAMETOOLONG ended the daemon, again at each start) and a
-    # retrieveDate beyond datetime's range in UTC (OverflowError): DownloadFailed, the charger goes on.
-    mark = len(csms.received)
-    location = "http://127.0.0.1:9/" + "A" * 1000
-    await csms.send_raw(CHARGE_POINT, json.dumps([2, "u-2", "UpdateFirmware", {
-        "location": location, "retrieveDate": "9999-12-31T23:59:59-14:00", "retries": 0}]), "u-2")
-    assert await firmware_statuses_until(csms, "DownloadFailed", mark) == ["Downloading", "DownloadFailed"]
+    # A 1000-character file name (the long fuzz run: ENAMETOOLONG ended the daemon, again at each start), a URL
+    # urlsplit refuses and a retrieveDate beyond datetime's range in UTC (OverflowError): DownloadFailed, the
+    # charger goes on, no traceback.
+    for n, location in enumerate(("http://127.0.0.1:9/" + "A" * 1000, "https://D.c.D.AlsA]CE/fw.bin")):  # the
+        mark = len(csms.received)  # second: "Invalid IPv6 URL" to urlsplit, which the file's name was taken with
+        await csms.send_raw(CHARGE_POINT, json.dumps([2, f"u-{n}", "UpdateFirmware", {
+            "location": location, "retrieveDate": "9999-12-31T23:59:59-14:00", "retries": 0}]), f"u-{n}")
+        assert await firmware_statuses_until(csms, "DownloadFailed", mark) == ["Downloading", "DownloadFailed"]
     assert charger.proc.returncode is None and "Traceback" not in charger.log()

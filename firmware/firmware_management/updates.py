@@ -316,7 +316,11 @@ class FirmwareUpdates:
     def _file(self, update: Update) -> Path:
         """Where the download goes: the location's file name, reduced to safe characters and FILE_NAME_CHARS (a
         CSMS's location may be anything)."""
-        name = _SAFE_NAME.sub("_", os.path.basename(unquote(urlsplit(update.location).path)))[-FILE_NAME_CHARS:]
+        try:
+            path = urlsplit(update.location).path
+        except ValueError:  # "Invalid IPv6 URL": the download says so; the file needs a name all the same
+            path = ""
+        name = _SAFE_NAME.sub("_", os.path.basename(unquote(path)))[-FILE_NAME_CHARS:]
         return self._dir / (name.lstrip(".") or "firmware.bin")
 
     def _discard_file(self, update: Update | None) -> None:
