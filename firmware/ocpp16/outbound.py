@@ -79,44 +79,27 @@ class StopTransaction:
                                            else None)
 
 
-class StatusOf:
-    """A firmware or diagnostics status (body {"status": …}): its notification; the .conf carries nothing."""
+class Notification:
+    """A queued message of no transaction whose body is its request's fields (snake_case) and whose .conf carries
+    nothing: Firmware- and DiagnosticsStatusNotification (§4.5, §4.4), and the Security Whitepaper's
+    SecurityEventNotification, LogStatusNotification and SignedFirmwareStatusNotification."""
 
-    def __init__(self, notification: type) -> None:
-        self._notification = notification
+    def __init__(self, request: type) -> None:
+        self._request = request
 
     def request(self, message: OutboxMessage) -> Any:
-        return self._notification(status=message.body["status"])
+        return self._request(**message.body)
 
     def confirmed(self, message: OutboxMessage, response: Any) -> None:
-        """DiagnosticsStatusNotification.conf and FirmwareStatusNotification.conf carry nothing."""
-
-
-class SecurityEvent:
-    """A critical security event (Security Whitepaper ed. 3 §5): SecurityEventNotification; the .conf is empty."""
-
-    def request(self, message: OutboxMessage) -> Any:
-        body = message.body
-        return call.SecurityEventNotification(type=body["type"], timestamp=body["timestamp"],
-                                              tech_info=body["tech_info"])
-
-    def confirmed(self, message: OutboxMessage, response: Any) -> None:
-        """SecurityEventNotification.conf carries nothing."""
-
-
-class RequestStatusOf(StatusOf):
-    """A GetLog upload's or a signed update's status (Security Whitepaper ed. 3 §5): LogStatusNotification or
-    SignedFirmwareStatusNotification, with the request's id."""
-
-    def request(self, message: OutboxMessage) -> Any:
-        return self._notification(status=message.body["status"], request_id=message.body["request_id"])
+        """Nothing to apply: these confirmations are empty."""
 
 
 def outbound(confirmations: Confirmations) -> dict[str, Outbound]:
     """The sender of each queued kind this adapter speaks."""
     return {MessageKind.TRANSACTION_START: StartTransaction(confirmations), MessageKind.METER_VALUES: MeterValues(),
             MessageKind.TRANSACTION_STOP: StopTransaction(confirmations),
-            FIRMWARE_STATUS: StatusOf(call.FirmwareStatusNotification),
-            DIAGNOSTICS_STATUS: StatusOf(call.DiagnosticsStatusNotification), SECURITY_EVENT: SecurityEvent(),
-            LOG_STATUS: RequestStatusOf(call.LogStatusNotification),
-            SIGNED_FIRMWARE_STATUS: RequestStatusOf(call.SignedFirmwareStatusNotification)}
+            FIRMWARE_STATUS: Notification(call.FirmwareStatusNotification),
+            DIAGNOSTICS_STATUS: Notification(call.DiagnosticsStatusNotification),
+            SECURITY_EVENT: Notification(call.SecurityEventNotification),
+            LOG_STATUS: Notification(call.LogStatusNotification),
+            SIGNED_FIRMWARE_STATUS: Notification(call.SignedFirmwareStatusNotification)}
