@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from firmware.logs import masked_url
 from firmware.ocpp16 import keys
 from firmware.settings import CONNECTORS_MAX, Value, type_name
 
@@ -96,11 +97,7 @@ class CsmsSection:
 
     def shown_endpoint(self, charge_point_id: str) -> str:
         """The endpoint as logs and status output may show it: a password in the URL is replaced by ***."""
-        parts = urlsplit(self.endpoint(charge_point_id))
-        if parts.password is None:
-            return parts.geturl()
-        host = parts.netloc.rsplit("@", 1)[1]
-        return parts._replace(netloc=f"{parts.username}:***@{host}").geturl()
+        return masked_url(self.endpoint(charge_point_id))
 
     def problems(self) -> list[tuple[str, str]]:
         out = []

@@ -54,3 +54,24 @@ def masked(id_tag: str | None) -> str | None:
     if id_tag is None or logging.getLogger().isEnabledFor(logging.DEBUG):
         return id_tag
     return mask_uid(id_tag)
+
+
+def masked_url(url: str) -> str:
+    """The URL with its password replaced by ***: what logs and errors show."""
+    password = url_password(url)
+    if password is None:
+        return url
+    head, _, rest = url.partition("://")
+    authority, slash, tail = rest.partition("/")
+    userinfo, _, host = authority.rpartition("@")
+    return f"{head}://{userinfo.partition(':')[0]}:***@{host}{slash}{tail}"
+
+
+def url_password(url: str) -> str | None:
+    """The password in `url` as written (percent-encoded), found without trusting the URL to be well formed:
+    after the user's ':' up to the last '@' before the first '/' (so a '#' or '?' not encoded in a password is
+    still the password's; a query with a '@' and no path before it gets masked too, which is safe)."""
+    _, sep, rest = url.partition("://")
+    userinfo, at, _ = rest.partition("/")[0].rpartition("@")
+    _, colon, password = userinfo.partition(":")
+    return password if sep and at and colon else None

@@ -33,7 +33,8 @@ from pyftpdlib.handlers import DTPHandler, FTPHandler
 from pyftpdlib.servers import FTPServer
 
 from firmware.firmware_management import transfer
-from firmware.firmware_management.transfer import CHUNK, TransferError, download, masked_url, upload
+from firmware.firmware_management.transfer import CHUNK, TransferError, download, upload
+from firmware.logs import masked_url
 
 SIZE = 3 * 1024 * 1024 + 123  # a few MB, not a whole number of chunks
 CONTENT = random.Random(1).randbytes(SIZE)

@@ -34,8 +34,8 @@ from pathlib import Path
 
 from firmware.clock import iso
 from firmware.firmware_management.retries import Retries
-from firmware.firmware_management.transfer import TransferError, masked_url, upload
-from firmware.logs import RECENT
+from firmware.firmware_management.transfer import TransferError, upload
+from firmware.logs import RECENT, masked_url
 from firmware.persistence.db import Store
 from firmware.transactions.outbox import Outbox
 

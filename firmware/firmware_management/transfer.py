@@ -10,7 +10,7 @@ with the standard library only. The functions block: the daemon runs them in a t
 fixed buffer, so memory stays bounded whatever their size; a download cut off earlier (even by a SIGKILL or a
 power cut) resumes from the bytes already on disk where the server allows it. `timeout_s` bounds connecting and
 each read or write, not the whole transfer: a slow link may take as long as it needs while bytes keep coming.
-No password from a URL reaches a log line or an error's text: both show `masked_url()`.
+No password from a URL reaches a log line or an error's text: both show `firmware.logs.masked_url()`.
 """
 
 import base64
@@ -28,6 +28,8 @@ from itertools import chain
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import SplitResult, quote, unquote, urljoin, urlsplit, urlunsplit
+
+from firmware.logs import masked_url, url_password
 
 log = logging.getLogger(__name__)
 
@@ -50,17 +52,6 @@ class TransferError(Exception):
 
 class _Failed(Exception):
     """Why a transfer failed, in words (the public functions add which transfer it was)."""
-
-
-def masked_url(url: str) -> str:
-    """The URL with its password replaced by ***: what logs and errors show."""
-    password = _password(url)
-    if password is None:
-        return url
-    head, _, rest = url.partition("://")
-    authority, slash, tail = rest.partition("/")
-    userinfo, _, host = authority.rpartition("@")
-    return f"{head}://{userinfo.partition(':')[0]}:***@{host}{slash}{tail}"
 
 
 def download(url: str, dest: Path, *, timeout_s: float = 30.0, ssl_context: ssl.SSLContext | None = None,
@@ -113,16 +104,6 @@ def _reported(what: str, url: str) -> Iterator[None]:
         raise TransferError(f"{what} failed: {_reason(e, url)}") from e
 
 
-def _password(url: str) -> str | None:
-    """The password in `url` as written (percent-encoded), found without trusting the URL to be well formed:
-    after the user's ':' up to the last '@' before the first '/' (so a '#' or '?' not encoded in a password is
-    still the password's; a query with a '@' and no path before it gets masked too, which is safe)."""
-    _, sep, rest = url.partition("://")
-    userinfo, at, _ = rest.partition("/")[0].rpartition("@")
-    _, colon, password = userinfo.partition(":")
-    return password if sep and at and colon else None
-
-
 def _split(url: str) -> SplitResult:
     parts = urlsplit(url)
     if parts.scheme.lower() not in SCHEMES:
@@ -139,7 +120,7 @@ def _split(url: str) -> SplitResult:
 def _reason(e: BaseException, url: str) -> str:
     """One line about `e`, with the URL's password (as written and decoded) blotted out, should it be there."""
     text = " ".join(f"{type(e).__name__}: {e}".split())
-    password = _password(url)
+    password = url_password(url)
     for secret in (password, unquote(password or "")):
         if secret:
             text = text.replace(secret, "***")

@@ -34,7 +34,8 @@ from urllib.parse import unquote, urlsplit
 from firmware import __version__
 from firmware.clock import Clock, iso, parse_time
 from firmware.firmware_management.retries import Retries
-from firmware.firmware_management.transfer import TransferError, download, masked_url
+from firmware.firmware_management.transfer import TransferError, download
+from firmware.logs import masked_url
 from firmware.persistence.db import Store
 from firmware.transactions.outbox import Outbox
 
