@@ -94,7 +94,6 @@ class Ocpp16Adapter:
         """The tasks of the current connection; triggered messages are sent in one of them."""
         self._reporter = StatusReporter(settings, clock, self._send_status, outbox.last_id)
         cp = config.charge_point
-        self.security = security
         self.connection = Connection(config.csms.endpoint(cp.id), config.csms.shown_endpoint(cp.id), SUBPROTOCOL,
                                      settings, config.csms.reconnect_max_s, self._serve, security)
         settings.fix("protocol_features", ",".join(FEATURE_PROFILES))

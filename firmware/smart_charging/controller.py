@@ -168,10 +168,6 @@ class SmartCharging:
             self._profiles.remove([i.profile.id for i in self._profiles.all() if i.tx_ref == ended[0].ref])
         self.apply()
 
-    def offered(self, connector_id: int) -> float | None:
-        """The limit the connector's transaction has now (None: none, or no transaction)."""
-        return self._offered.get(connector_id)
-
     def _session_starts(self) -> dict[int, datetime]:
         return {n: started for n, (_, started) in self._sessions.items()}
 
