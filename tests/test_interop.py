@@ -42,9 +42,12 @@ async def backend(request, tmp_path):
 
 async def boot(backend: Backend, make_daemon, **ocpp: Any) -> Daemon:
     """A one-connector evsed with 1 s meter samples (and the `[ocpp]` presets given), connected to
-    `backend` and booted: the backend has logged connector 1's first StatusNotification."""
+    `backend` and booted: the backend has logged connector 1's first StatusNotification and the start's
+    security event (queued at start, sent once registered: a test's later mark must come after it)."""
     d = await make_daemon(connectors=1, boot=False, url=backend.url, ocpp={"MeterValueSampleInterval": 1, **ocpp})
     await backend.wait_call("StatusNotification", where=lambda p: p["connectorId"] == 1, within=STARTUP_S)
+    await backend.wait_call("SecurityEventNotification", where=lambda p: p["type"] == "StartupOfTheDevice",
+                            within=STARTUP_S)
     return d
 
 
