@@ -130,7 +130,15 @@ CONNECTORS_MAX = 16
 
 AUTHORIZATION_KEY = r"(?:[0-9a-fA-F]{2}){16,20}|"
 """The HTTP Basic password of security profiles 1 and 2 as the OCPP 1.6 Security Whitepaper gives it: the hex text of
-16 to 20 bytes (empty: none set)."""
+16 to 20 bytes (empty: none set). The 1.6 adapter holds AuthorizationKey to it (`ocpp16.keys.WIRE_PATTERNS`)."""
+BASIC_AUTH_PASSWORD = r"[\x20-\x7e]{16,40}|"
+"""OCPP 2.0.1's SecurityCtrlr.BasicAuthPassword (A00.FR.205: passwordString of 16 to 40 characters). The stored
+password may take either form, so a charger switched between the versions keeps it; each adapter admits its own."""
+IDENTITY = r"[A-Za-z0-9*\-_=:+|@.]{0,48}"
+"""OCPP 2.0.1 SecurityCtrlr.Identity: an identifierString of at most 48 characters (empty: the charge point id)."""
+TX_START_POINTS = frozenset({"PowerPathClosed"})
+"""OCPP 2.0.1 TxCtrlr.TxStartPoint values evsed supports (E01): its sessions start when the EV is connected and
+authorized and the contactor closes, as in 1.6."""
 
 CERTIFICATES = 20
 """The most root certificates installed at once (Security Whitepaper: CertificateStoreMaxLength)."""
@@ -197,7 +205,9 @@ SETTINGS: dict[str, SettingSpec] = {
                     minimum=CHARGING_PROFILES, maximum=CHARGING_PROFILES),
         SettingSpec("phase_switching_supported", bool, False, readonly=True),
         SettingSpec("security_profile", int, 0, minimum=0, maximum=3, raise_only=True),
-        SettingSpec("authorization_key", str, "", pattern=AUTHORIZATION_KEY, secret=True),
+        SettingSpec("authorization_key", str, "", pattern=f"{AUTHORIZATION_KEY}|{BASIC_AUTH_PASSWORD}", secret=True),
+        SettingSpec("security_identity", str, "", pattern=IDENTITY),
+        SettingSpec("tx_start_point", str, "PowerPathClosed", members=TX_START_POINTS, max_members=1),
         SettingSpec("certificate_store_max", int, CERTIFICATES, readonly=True, minimum=CERTIFICATES,
                     maximum=CERTIFICATES),
         SettingSpec("certificate_chain_max_chars", int, CHAIN_CHARS, readonly=True, minimum=CHAIN_CHARS,

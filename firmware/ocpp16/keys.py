@@ -6,9 +6,10 @@ library), so checking a config file imports nothing else of the adapter.
 """
 
 import logging
+import re
 from enum import StrEnum
 
-from firmware.settings import SETTINGS, Settings, Value, wire
+from firmware.settings import AUTHORIZATION_KEY, SETTINGS, Settings, Value, wire
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,10 @@ MAX_LENGTHS: dict[str, str] = {
 }
 """The read-only §9.1 keys that say how many members a list key may hold (`SettingSpec.max_members`)."""
 
+WIRE_PATTERNS: dict[str, str] = {"AuthorizationKey": AUTHORIZATION_KEY}
+"""Keys 1.6 holds to a narrower form than the setting stores: the Security Whitepaper's AuthorizationKey is the hex
+text of 16 to 20 bytes (a 2.0.1 BasicAuthPassword stored in the same setting may be any 16 to 40 characters)."""
+
 _CANONICAL = {name.lower(): name for name in sorted([*KEYS, *MAX_LENGTHS], key=str.lower)}
 """Key names are CiString50Type: compared case-insensitively, answered as the spec spells them. In this
 order GetConfiguration without keys lists them."""
@@ -101,7 +106,7 @@ def preset_problems(table: dict[str, Value]) -> list[str]:
         elif spec is None or spec.readonly:
             problem = "read-only key, it cannot be set"
         else:
-            problem = spec.check(value)
+            problem = spec.check(value) or _wire_problem(name, value)
         if problem is not None:
             out.append(f"[ocpp] {_shown(name)}: {problem}")
     return out
@@ -113,6 +118,14 @@ def presets(table: dict[str, Value]) -> dict[str, Value]:
     if problems:
         raise ValueError("\n".join(problems))
     return {KEYS[name]: value for name, value in table.items()}
+
+
+def _wire_problem(key: str, value: Value) -> str | None:
+    """Why `value` breaks 1.6's own form of `key` (`WIRE_PATTERNS`), or None."""
+    pattern = WIRE_PATTERNS.get(key)
+    if pattern is not None and isinstance(value, str) and re.fullmatch(pattern, value) is None:
+        return "not of the required form"
+    return None
 
 
 def _shown(name: str) -> str:
@@ -152,7 +165,7 @@ def change(settings: Settings, name: str, text: str) -> ChangeResult:
         value = SETTINGS[setting].parse(text)
     except ValueError as e:
         return _rejected(key, str(e), text)
-    problem = settings.change(setting, value)
+    problem = _wire_problem(key, value) or settings.change(setting, value)
     if problem is not None:
         return _rejected(key, problem, text)
     log.info("configuration changed key=%s value=%s", key, SETTINGS[setting].shown(value))

@@ -18,6 +18,7 @@ the previous one (stored), so a wrong change never cuts the charger off for good
 import base64
 import ipaddress
 import logging
+import re
 import ssl
 from collections.abc import Callable
 from http import HTTPStatus
@@ -35,7 +36,7 @@ from firmware.security.events import (
     Event,
     SecurityEvents,
 )
-from firmware.settings import Settings, Value
+from firmware.settings import AUTHORIZATION_KEY, Settings, Value
 
 log = logging.getLogger(__name__)
 
@@ -122,9 +123,15 @@ class LinkSecurity:
         return context
 
     def _basic(self) -> str:
+        """Username: the charge point id, or 2.0.1's SecurityCtrlr.Identity when set; password: the key as stored, or
+        the bytes its hex text encodes with `[csms] basic_auth_password = "decoded"` (a 2.0.1 password that is not
+        hex text is sent as it is)."""
         key = str(self._settings["authorization_key"])
-        password = bytes.fromhex(key) if self._csms.basic_auth_password == "decoded" else key.encode()
-        return "Basic " + base64.b64encode(self._id.encode() + b":" + password).decode()
+        password = key.encode()
+        if self._csms.basic_auth_password == "decoded" and re.fullmatch(AUTHORIZATION_KEY, key):
+            password = bytes.fromhex(key)
+        user = str(self._settings["security_identity"]) or self._id
+        return "Basic " + base64.b64encode(user.encode() + b":" + password).decode()
 
     def connected(self) -> None:
         """The link is up: a newly raised profile has proved itself."""

@@ -20,7 +20,8 @@ from ocpp.v16 import call_result
 from ocpp.v16.enums import MessageTrigger, TriggerMessageStatus
 
 from firmware.core.services import Services
-from firmware.ocpp16.peer import Ocpp16Services, Triggers
+from firmware.ocpp16.peer import Ocpp16Services
+from firmware.protocol.peer import Triggers
 
 
 def _triggers(services: Services) -> Triggers | None:
