@@ -5,6 +5,7 @@ import contextlib
 import logging
 import signal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from firmware.auth.authorizer import Authorizer
 from firmware.auth.cache import AuthCache
@@ -37,6 +38,10 @@ from firmware.transactions.outbox import Outbox
 from firmware.transactions.store import StopReason, TransactionStore
 from firmware.transactions.timestamps import resolve_stored
 
+if TYPE_CHECKING:
+    from firmware.ocpp16.adapter import Ocpp16Adapter
+    from firmware.ocpp201.adapter import Ocpp201Adapter
+
 log = logging.getLogger(__name__)
 
 SHUTDOWN_FLUSH_S = 3.0
@@ -46,8 +51,6 @@ SHUTDOWN_FLUSH_S = 3.0
 class App:
     def __init__(self, config: Config, config_path: Path | None = None) -> None:
         """`config_path`: the file `config` was read from (diagnostics send it, secrets masked)."""
-        from firmware.ocpp16.adapter import Ocpp16Adapter  # the configured protocol's adapter only
-
         self.config = config
         self.store = Store(config.storage.path)
         self.clock = Clock(Trust(config.clock.trust), current_boot_id())
@@ -63,7 +66,8 @@ class App:
                                          self.settings.integer("certificate_store_max"))
         self.security = LinkSecurity(config.csms, cp.id, self.settings, self.certificates.trusted_roots,
                                      self.certificates.client_identity, self.security_events)
-        self.adapter = Ocpp16Adapter(config, self.settings, self.outbox, self.clock, self.security)
+        self.adapter = self._adapter()
+        self.outbox.link_up = lambda: self.adapter.online
         self.hardware = build_hardware(config)
         self.gate = EnergyGate({n: d.contactor for n, d in self.hardware.connectors.items()})
         self.authorizer = Authorizer(
@@ -101,6 +105,16 @@ class App:
         self.control = ControlServer(config.control_socket, commands.handlers())
         self.systemd = Systemd()
 
+    def _adapter(self) -> "Ocpp16Adapter | Ocpp201Adapter":
+        """The configured protocol's adapter; the other version's package is never imported."""
+        if self.config.csms.protocol == "ocpp2.0.1":
+            from firmware.ocpp201.adapter import Ocpp201Adapter
+
+            return Ocpp201Adapter(self.config, self.settings, self.outbox, self.clock, self.store, self.security)
+        from firmware.ocpp16.adapter import Ocpp16Adapter
+
+        return Ocpp16Adapter(self.config, self.settings, self.outbox, self.clock, self.security)
+
     def _signature_problem(self, firmware: Path, signed: Signature) -> str | None:
         """Why a signed update's file must not be installed (its signature or certificate), logged as a security
         event; None when it may be."""
@@ -133,6 +147,7 @@ class App:
             self.security_events.record(STARTUP)
             if reason in (StopReason.SOFT_RESET, StopReason.HARD_RESET):  # back from the CSMS's Reset
                 self.security_events.record(RESET, f"{reason} reset")
+                self.adapter.boot_reason = "RemoteReset"
             self.systemd.ready(f"running, CSMS {self.adapter.url}")
             log.info("evsed running charge_point=%s connectors=%d backend=%s", self.config.charge_point.id,
                      self.config.charge_point.connectors, self.config.hardware.backend)

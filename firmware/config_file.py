@@ -70,6 +70,9 @@ class ChargePointSection:
 @dataclass(frozen=True)
 class CsmsSection:
     url: str
+    protocol: Literal["ocpp1.6", "ocpp2.0.1"] = "ocpp1.6"
+    """The OCPP version spoken to the CSMS, as the websocket subprotocol names it (`ocpp16`, `ocpp201`). The `[ocpp]`
+    presets use 1.6 key names either way; a 2.0.1 CSMS sees the same settings as its components' variables."""
     reconnect_max_s: float = 30.0
     """Reconnect backoff cap; the first retry comes after 2-4 s, then the wait doubles, with jitter
     (`protocol.connection.reconnect_delay`)."""
@@ -92,7 +95,7 @@ class CsmsSection:
         return self.url.startswith("wss://")
 
     def endpoint(self, charge_point_id: str) -> str:
-        """The websocket URL: `url` + "/" + charge point id (OCPP-J 1.6 §3.1.1)."""
+        """The websocket URL: `url` + "/" + charge point id (OCPP-J 1.6 §3.1.1, 2.0.1 §3.1.1)."""
         return f"{self.url.rstrip('/')}/{charge_point_id}"
 
     def shown_endpoint(self, charge_point_id: str) -> str:

@@ -13,13 +13,19 @@ log = logging.getLogger(__name__)
 
 
 class AuthorizationStatus(StrEnum):
-    """OCPP 1.6 AuthorizationStatus (IdTagInfo.status)."""
+    """OCPP 1.6 AuthorizationStatus (IdTagInfo.status) and the statuses 2.0.1's IdTokenInfo adds
+    (AuthorizationStatusEnumType); none of those is valid for a start."""
 
     ACCEPTED = "Accepted"
     BLOCKED = "Blocked"
     EXPIRED = "Expired"
     INVALID = "Invalid"
     CONCURRENT_TX = "ConcurrentTx"
+    NO_CREDIT = "NoCredit"
+    NOT_ALLOWED_TYPE_EVSE = "NotAllowedTypeEVSE"
+    NOT_AT_THIS_LOCATION = "NotAtThisLocation"
+    NOT_AT_THIS_TIME = "NotAtThisTime"
+    UNKNOWN = "Unknown"
 
 
 VALID_STATUSES = frozenset({AuthorizationStatus.ACCEPTED, AuthorizationStatus.CONCURRENT_TX})
@@ -61,5 +67,6 @@ class IdTagInfo:
 
 
 def same_id_tag(a: str | None, b: str | None) -> bool:
-    """idTags compare case-insensitively everywhere (OCPP 1.6 IdToken is a case-insensitive string)."""
+    """idTags compare case-insensitively everywhere (OCPP 1.6 IdToken is a case-insensitive string, as is 2.0.1's
+    IdTokenType.idToken, up to 36 characters)."""
     return a is not None and b is not None and a.casefold() == b.casefold()

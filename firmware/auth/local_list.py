@@ -37,6 +37,8 @@ class ListEntry:
     id_tag: str
     info: IdTagInfo | None
     """None in a Differential update: remove the idTag from the list."""
+    token_type: str | None = None
+    """OCPP 2.0.1 IdTokenType.type (ISO14443, Central, eMAID, ...), kept with the entry; None: a 1.6 idTag."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,11 @@ class LocalList:
 
     def count(self) -> int:
         return self._store.db.execute("SELECT count(*) FROM local_list").fetchone()[0]
+
+    def token_type(self, id_tag: str) -> str | None:
+        """The type the list keeps for `id_tag` (None: not listed, or listed by 1.6)."""
+        row = self._store.db.execute("SELECT token_type FROM local_list WHERE id_tag = ?", [id_tag]).fetchone()
+        return None if row is None else row[0]
 
     def lookup(self, id_tag: str) -> IdTagInfo | None:
         row = self._store.db.execute(
@@ -103,7 +110,7 @@ class LocalList:
             log.warning("local list update refused: Differential version %d is not above %d",
                         update.version, current)
             return UpdateStatus.VERSION_MISMATCH
-        rows = [(e.id_tag, e.info.status.value, e.info.expiry_date, e.info.parent_id_tag)
+        rows = [(e.id_tag, e.info.status.value, e.info.expiry_date, e.info.parent_id_tag, e.token_type)
                 for e in update.entries if e.info is not None]
         try:
             with self._store.atomic() as db:
@@ -112,8 +119,8 @@ class LocalList:
                 else:
                     db.conn.executemany("DELETE FROM local_list WHERE id_tag = ?", removals)
                 db.conn.executemany(
-                    "INSERT OR REPLACE INTO local_list (id_tag, status, expiry_date, parent_id_tag)"
-                    " VALUES (?, ?, ?, ?)", rows)
+                    "INSERT OR REPLACE INTO local_list (id_tag, status, expiry_date, parent_id_tag, token_type)"
+                    " VALUES (?, ?, ?, ?, ?)", rows)
                 size = self.count()
                 if size > self.max_entries:
                     raise _TooLong(size)

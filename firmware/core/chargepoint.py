@@ -27,7 +27,7 @@ from firmware.core.supervision import Supervisor
 from firmware.logs import masked
 from firmware.settings import Settings
 from firmware.smart_charging.profiles import Profile
-from firmware.transactions.store import StopReason
+from firmware.transactions.store import Origin, StopReason
 from hal import CardReader, LedPattern, PlugState
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,10 @@ class UnlockResult(StrEnum):
     NO_LOCK = "NoLock"
     """No cable lock is fitted on that connector (a tethered cable)."""
     UNKNOWN_CONNECTOR = "UnknownConnector"
+
+
+REMOTE = Origin(remote=True)
+"""A remote start with nothing more to keep (1.6 RemoteStartTransaction)."""
 
 
 class ChargePoint:
@@ -404,9 +408,11 @@ class ChargePoint:
             return
         await target.begin(id_tag, parent_id_tag, movable=self._movable(connector_id, target))
 
-    def remote_start(self, connector_id: int | None, id_tag: str, tx_profile: Profile | None = None) -> bool:
+    def remote_start(self, connector_id: int | None, id_tag: str, tx_profile: Profile | None = None,
+                     origin: Origin = REMOTE) -> bool:
         """RemoteStartTransaction: True (Accepted) when a free connector takes the start; `tx_profile` (checked by
-        the caller) becomes the transaction's TxProfile when it starts (§5.11).
+        the caller) becomes the transaction's TxProfile when it starts (§5.11); `origin`: what the start record
+        keeps of the request (2.0.1: the idToken's type and the remoteStartId).
 
         OCPP 1.6 §5.11: an unknown connector, or one with a transaction running, is Rejected; so is an
         unavailable one (§5.2: it does not allow any charging), and one held by a reservation (§5.13) that does not
@@ -428,7 +434,7 @@ class ChargePoint:
                      "reservation_id=%s", target.id, masked(id_tag), target.held_by and target.held_by.id)
             return False
         target.hold(id_tag, parent_id_tag, authorized=not authorize_first,
-                    movable=self._movable(connector_id, target), tx_profile=tx_profile)
+                    movable=self._movable(connector_id, target), tx_profile=tx_profile, origin=origin)
         self.spawn(self._remote_start(target, id_tag, authorize_first))
         log.info("remote start accepted connector=%d idTag=%s", target.id, masked(id_tag))
         return True
@@ -448,10 +454,11 @@ class ChargePoint:
         if target.devices.plug.state.plugged and target.pending is not None:
             await target.start(id_tag, target.pending.parent_id_tag)
 
-    def remote_stop(self, remote_id: str) -> bool:
-        """RemoteStopTransaction: True (Accepted) when a transaction with the CSMS's id `remote_id` runs here."""
+    def remote_stop(self, remote_id: str, ref: int | None = None) -> bool:
+        """RemoteStopTransaction: True (Accepted) when a transaction with the CSMS's id `remote_id` runs here, or
+        (2.0.1, where the charge point makes the id) the one whose local reference is `ref`, confirmed or not."""
         for c in self.connectors.values():
-            if c.tx is not None and c.tx.remote_id == remote_id:
+            if c.tx is not None and (c.tx.remote_id == remote_id or (ref is not None and c.tx.ref == ref)):
                 self.spawn(c.stop(StopReason.REMOTE))
                 return True
         log.info("remote stop rejected, unknown transaction remote_id=%s", remote_id)
@@ -538,13 +545,16 @@ class ChargePoint:
         released = connector.release_lock()
         return UnlockResult.UNLOCKED if released else UnlockResult.UNLOCK_FAILED
 
-    def transaction_confirmed(self, tx_ref: int, remote_id: str, info: IdTagInfo) -> None:
-        """The CSMS confirmed a running transaction's start: its id, and its verdict on the idTag (OCPP 1.6 §4.8)."""
+    def transaction_confirmed(self, tx_ref: int, remote_id: str, info: IdTagInfo | None) -> None:
+        """The CSMS confirmed a running transaction's start: its id, and its verdict on the idTag (OCPP 1.6 §4.8; 2.0.1
+        may give none)."""
         for c in self.connectors.values():
             tx = c.tx
             if tx is None or tx.ref != tx_ref:
                 continue
             tx.remote_id = remote_id
+            if info is None:
+                return
             if info.parent_id_tag is not None:
                 tx.parent_id_tag = info.parent_id_tag
             if not info.accepted:

@@ -29,7 +29,7 @@ from firmware.settings import Settings
 from firmware.smart_charging.controller import SmartCharging
 from firmware.smart_charging.profiles import Profile
 from firmware.transactions import metering
-from firmware.transactions.store import StopReason, Transaction, TransactionStore
+from firmware.transactions.store import Origin, StopReason, Transaction, TransactionStore
 from hal import (
     CardReader,
     ConnectorLock,
@@ -110,6 +110,8 @@ class PendingStart:
     """Not tied to this connector: the EV may plug into any free connector (shared reader)."""
     tx_profile: Profile | None = None
     """The TxProfile that came with RemoteStartTransaction (OCPP 1.6 §5.11), installed with the start."""
+    origin: Origin | None = None
+    """A remote start's marks, kept in the start record."""
 
 
 class Connector:
@@ -230,13 +232,13 @@ class Connector:
     # --- starting -----------------------------------------------------------------------------
 
     def hold(self, id_tag: str, parent_id_tag: str | None = None, *, authorized: bool, movable: bool = False,
-             tx_profile: Profile | None = None) -> None:
+             tx_profile: Profile | None = None, origin: Origin | None = None) -> None:
         """Keep `id_tag` waiting for the EV for the connection timeout (OCPP 1.6 §9.1 ConnectionTimeOut)."""
         if self.pending is not None:
             self.pending.timer.cancel()
         timer = asyncio.create_task(self._expire_pending(asyncio.get_running_loop().time()),
                                     name=f"pending-{self.id}")
-        self.pending = PendingStart(id_tag, parent_id_tag, timer, authorized, movable, tx_profile)
+        self.pending = PendingStart(id_tag, parent_id_tag, timer, authorized, movable, tx_profile, origin)
         self.finishing = False
         self.refresh()
 
@@ -290,8 +292,10 @@ class Connector:
                          "reservation_id=%s", self.id, masked(id_tag), self.held_by and self.held_by.id)
                 self.clear_pending()
                 return
+            origin = None
             if self.pending is not None:
                 tx_profile = tx_profile or self.pending.tx_profile
+                origin = self.pending.origin
                 self.pending.timer.cancel()
                 self.pending = None
             try:
@@ -309,7 +313,7 @@ class Connector:
                     self._sample(reading, "sampled_measurands", metering.ReadingContext.TRANSACTION_BEGIN, timestamp),
                     self._sample(reading, "stop_sampled_measurands", metering.ReadingContext.TRANSACTION_BEGIN,
                                  timestamp),
-                    parent_id_tag, reservation.id if reservation is not None else None)
+                    parent_id_tag, reservation.id if reservation is not None else None, origin)
                 if self._limits is not None:  # the RemoteStart's TxProfile is stored with the start
                     self._limits.session_started(self.id, self.tx, tx_profile)
             self.finishing = False

@@ -13,7 +13,7 @@ from firmware.core.confirmations import Confirmations
 from firmware.firmware_management.diagnostics import DIAGNOSTICS_STATUS, LOG_STATUS
 from firmware.firmware_management.updates import FIRMWARE_STATUS, SIGNED_FIRMWARE_STATUS
 from firmware.ocpp16.convert import id_tag_info
-from firmware.protocol.pump import Outbound
+from firmware.protocol.pump import Notification, Outbound
 from firmware.security.events import SECURITY_EVENT
 from firmware.transactions.outbox import MessageKind, OutboxMessage
 
@@ -77,21 +77,6 @@ class StopTransaction:
     def confirmed(self, message: OutboxMessage, response: Any) -> None:
         self._confirmations.stop_confirmed(message, id_tag_info(response.id_tag_info) if response.id_tag_info
                                            else None)
-
-
-class Notification:
-    """A queued message of no transaction whose body is its request's fields (snake_case) and whose .conf carries
-    nothing: Firmware- and DiagnosticsStatusNotification (§4.5, §4.4), and the Security Whitepaper's
-    SecurityEventNotification, LogStatusNotification and SignedFirmwareStatusNotification."""
-
-    def __init__(self, request: type) -> None:
-        self._request = request
-
-    def request(self, message: OutboxMessage) -> Any:
-        return self._request(**message.body)
-
-    def confirmed(self, message: OutboxMessage, response: Any) -> None:
-        """Nothing to apply: these confirmations are empty."""
 
 
 def outbound(confirmations: Confirmations) -> dict[str, Outbound]:

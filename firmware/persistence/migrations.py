@@ -227,6 +227,16 @@ def _v10(db: Database) -> None:
         db.execute(f"ALTER TABLE firmware_update ADD COLUMN {column}")
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10]
+def _v11(db: Database) -> None:
+    """OCPP 2.0.1 beside 1.6: each queued message says whether it was queued while the link was down (2.0.1
+    TransactionEvent `offline`, E04), and each transaction counts the messages the CSMS confirmed (2.0.1 `seqNo`,
+    E01.FR.16: gap-free, across reconnects, restarts and power loss); a Local List entry keeps its idToken's type
+    (2.0.1 IdTokenType.type; NULL: a 1.6 idTag)."""
+    db.execute("ALTER TABLE outbox ADD COLUMN offline INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE local_list ADD COLUMN token_type TEXT")
+    db.execute("ALTER TABLE transactions ADD COLUMN confirmed_messages INTEGER NOT NULL DEFAULT 0")
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11]
 
 

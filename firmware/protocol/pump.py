@@ -42,6 +42,22 @@ class Outbound(Protocol):
         ...
 
 
+class Notification:
+    """A queued message of no transaction whose body is its request's fields (snake_case) and whose answer carries
+    nothing: 1.6's Firmware- and DiagnosticsStatusNotification (§4.5, §4.4), the Security Whitepaper's
+    SecurityEventNotification, LogStatusNotification and SignedFirmwareStatusNotification, and the 2.0.1 messages
+    they were taken from (A04, N01, L01: the same fields)."""
+
+    def __init__(self, request: type) -> None:
+        self._request = request
+
+    def request(self, message: OutboxMessage) -> Any:
+        return self._request(**message.body)
+
+    def confirmed(self, message: OutboxMessage, response: Any) -> None:
+        """Nothing to apply: these answers are empty."""
+
+
 class Pump:
     def __init__(self, outbox: Outbox, settings: Settings, clock: Clock, outbound: dict[str, Outbound],
                  before_send: Callable[[OutboxMessage], Awaitable[None]]) -> None:

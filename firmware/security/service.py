@@ -80,6 +80,12 @@ class Certificates:
 
         return [h.to_ocpp() for h in self.store.installed(CertificateUse(use))]
 
+    def count(self) -> int:
+        """How many root certificates are installed, of every use (2.0.1 SecurityCtrlr.CertificateEntries)."""
+        from firmware.security.certificates import CertificateUse
+
+        return sum(len(self.store.installed(use)) for use in CertificateUse)
+
     def delete(self, hash_data: dict[str, Any]) -> str:
         """DeleteCertificate: Accepted, NotFound or Failed."""
         from firmware.security.certificates import HashData

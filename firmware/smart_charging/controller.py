@@ -55,6 +55,10 @@ class SmartCharging:
         """`output(amps)` is told the limit of the connector's transaction (None: none applies)."""
         self._outputs[connector_id] = output
 
+    def count(self) -> int:
+        """How many charging profiles are installed (2.0.1 SmartChargingCtrlr.Entries)."""
+        return len(self._profiles.all())
+
     # --- the CSMS's commands ------------------------------------------------------------------
 
     def _problem(self, profile: Profile) -> str | None:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from firmware.clock import parse_time
+
 NOMINAL_VOLTAGE_V = 230.0
 """A limit in W becomes amperes per phase at this voltage (OCPP 1.6 §7.14 gives no voltage; 230 V is the nominal
 phase voltage of IEC 60038 grids, which the simulated meter uses too)."""
@@ -127,3 +129,14 @@ def limit_of(period: Period, unit: RateUnit) -> Limit:
     phases = period.number_phases or DEFAULT_PHASES
     amps = period.limit if unit is RateUnit.AMPERES else period.limit / (NOMINAL_VOLTAGE_V * phases)
     return Limit(amps, phases)
+
+
+def moment(text: str | None) -> datetime | None:
+    """A profile's dateTime (validFrom, validTo, startSchedule) read; None stays None. Raises ValueError for one that is
+    not an OCPP dateTime (the schemas' "date-time" format is not checked by the library)."""
+    if text is None:
+        return None
+    parsed = parse_time(text)
+    if parsed is None:
+        raise ValueError(f"{text[:40]!r} is not a dateTime")
+    return parsed

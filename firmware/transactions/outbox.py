@@ -60,6 +60,11 @@ class OutboxMessage:
     attempts: int
     remote_id: str | None = None
     """The CSMS's id of that transaction, once it confirmed the start."""
+    offline: bool = False
+    """Queued while the link to the CSMS was down (OCPP 2.0.1 TransactionEvent `offline`)."""
+    sequence: int = 0
+    """How many messages of its transaction the CSMS confirmed before this one (OCPP 2.0.1 `seqNo`: gap-free, as a
+    message set aside as a dead letter takes no number)."""
 
 
 def _kind(name: str) -> str:
@@ -73,6 +78,9 @@ class Outbox:
         self.max_messages = max_messages
         self._wakeup = asyncio.Event()
         self._removed = asyncio.Event()
+        self.link_up: Callable[[], bool] = lambda: True
+        """Whether the CSMS link is up now (the adapter's `online`): a message queued while it is not is marked
+        offline."""
 
     def put(self, kind: str, tx_ref: int | None, body: dict[str, Any]) -> None:
         """Queue a message; call inside the `Store.atomic()` block of the state change.
@@ -83,7 +91,8 @@ class Outbox:
         text = json.dumps(body)
         if self._clock.trusted and "boot:" in text:
             text = self._clock.resolve_tokens([text])[0]
-        self._store.db["outbox"].insert({"kind": str(kind), "tx_ref": tx_ref, "body": text, "created_at": now_iso()})
+        self._store.db["outbox"].insert({"kind": str(kind), "tx_ref": tx_ref, "body": text, "created_at": now_iso(),
+                                         "offline": not self.link_up()})
         if self.depth() > self.max_messages:
             self._thin()
         self._wakeup.set()
@@ -104,12 +113,13 @@ class Outbox:
     def head(self) -> OutboxMessage | None:
         """The oldest unconfirmed message."""
         row = self._store.db.execute(
-            "SELECT id, kind, tx_ref, body, created_at, attempts, remote_id FROM outbox"
+            "SELECT id, kind, tx_ref, body, created_at, attempts, remote_id, offline, confirmed_messages FROM outbox"
             " LEFT JOIN transactions ON ref = tx_ref ORDER BY id LIMIT 1"
         ).fetchone()
         if row is None:
             return None
-        return OutboxMessage(row[0], _kind(row[1]), row[2], json.loads(row[3]), row[4], row[5], row[6])
+        return OutboxMessage(row[0], _kind(row[1]), row[2], json.loads(row[3]), row[4], row[5], row[6], bool(row[7]),
+                             row[8] or 0)
 
     async def wait(self) -> None:
         """Wait until something is queued (returns at once if something was queued since last time)."""
@@ -118,8 +128,11 @@ class Outbox:
 
     def confirmed(self, message: OutboxMessage, apply: Callable[[], None]) -> None:
         """The CSMS confirmed the message: remove it and `apply` its effects, in one database transaction."""
-        with self._store.atomic():
+        with self._store.atomic() as db:
             self._remove(message)
+            if message.tx_ref is not None:
+                db.execute("UPDATE transactions SET confirmed_messages = confirmed_messages + 1 WHERE ref = ?",
+                           [message.tx_ref])
             apply()
 
     def _remove(self, message: OutboxMessage) -> None:

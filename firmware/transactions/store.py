@@ -37,6 +37,27 @@ class StopReason(StrEnum):
     DE_AUTHORIZED = "DeAuthorized"
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Who started a transaction, as the start record keeps it (OCPP 2.0.1 TransactionEvent Started sends it)."""
+
+    remote: bool = False
+    """Started by the CSMS (1.6 RemoteStartTransaction, 2.0.1 RequestStartTransaction), not by a card here."""
+    token_type: str | None = None
+    """The idToken's type as the CSMS named it (2.0.1 IdTokenEnumType, e.g. Central); None: a card's UID."""
+    remote_start_id: int | None = None
+    """2.0.1 RequestStartTransaction's remoteStartId, returned in the Started event (F01.FR.25)."""
+
+    def fields(self) -> dict[str, Any]:
+        """The start body's keys for this origin: none for a card, so bodies read as they always did."""
+        out: dict[str, Any] = {"remote": True} if self.remote else {}
+        if self.token_type is not None:
+            out["token_type"] = self.token_type
+        if self.remote_start_id is not None:
+            out["remote_start_id"] = self.remote_start_id
+        return out
+
+
 @dataclass
 class Transaction:
     ref: int
@@ -63,17 +84,20 @@ class TransactionStore:
 
     def begin(self, connector: int, id_tag: str, meter_start: int, started_at: str,
               begin_sample: dict[str, Any] | None, stop_begin_sample: dict[str, Any] | None,
-              parent_id_tag: str | None = None, reservation_id: int | None = None) -> Transaction:
+              parent_id_tag: str | None = None, reservation_id: int | None = None,
+              origin: Origin | None = None) -> Transaction:
         """Record a started transaction and queue StartTransaction (+ its Transaction.Begin values).
 
         `reservation_id`: the reservation the start uses (OCPP 1.6 §5.13: sent in StartTransaction "to notify the
         Central System that the reservation is terminated"); the body carries it only when there is one, so bodies
-        queued before reservations existed read the same."""
+        queued before reservations existed read the same. `origin`: a remote start's marks (`Origin`)."""
         begin_values = [stop_begin_sample] if stop_begin_sample else []
         start_body: dict[str, Any] = {"connector": connector, "id_tag": id_tag, "meter_start": meter_start,
                                       "timestamp": started_at}
         if reservation_id is not None:
             start_body["reservation_id"] = reservation_id
+        if origin is not None:
+            start_body.update(origin.fields())
         with self._store.atomic() as db:
             ref = db["transactions"].insert(
                 {"connector": connector, "id_tag": id_tag, "meter_start": meter_start,
@@ -112,13 +136,13 @@ class TransactionStore:
         log.info("transaction stopped connector=%d tx_ref=%d reason=%s meterStop=%d energy_wh=%d",
                  tx.connector, tx.ref, reason, meter_stop, meter_stop - tx.meter_start)
 
-    def confirm_start(self, ref: int, remote_id: str, id_tag_status: AuthorizationStatus,
+    def confirm_start(self, ref: int, remote_id: str, id_tag_status: AuthorizationStatus | None,
                       parent_id_tag: str | None = None) -> None:
         """The CSMS confirmed the start: its id for the transaction, its verdict on the idTag and the idTag's
         group if it names one; call inside the confirmation's atomic block."""
         self._store.db.execute("UPDATE transactions SET remote_id = ?, id_tag_status = ?,"
                                " parent_id_tag = coalesce(?, parent_id_tag) WHERE ref = ?",
-                               [remote_id, id_tag_status.value, parent_id_tag, ref])
+                               [remote_id, id_tag_status and id_tag_status.value, parent_id_tag, ref])
 
     def prune(self) -> int:
         """Delete finished transactions with nothing left to send, beyond the newest KEEP_FINISHED."""

@@ -1,0 +1,58 @@
+"""CALLERROR codes as OCPP-J 2.0.1 §4.3 names them.
+
+The `ocpp` library's validator already answers in 2.0.1's words (FormatViolation, OccurrenceConstraintViolation,
+...). What is left here: NotImplemented ("Requested Action is not known by receiver") against NotSupported
+("recognized but not supported"), RpcFrameworkError for a frame that is no valid RPC request but whose message id
+can be read, and each code's description as the spec words it.
+"""
+
+from ocpp.exceptions import NotImplementedError, NotSupportedError, OCPPError
+from ocpp.messages import Call
+from ocpp.v201.enums import Action
+
+
+class RpcFrameworkError(OCPPError):
+    """OCPP-J 2.0.1 §4.3: "Content of the call is not a valid RPC Request, for example: MessageId could not be
+    read." (the library has no class for it)."""
+
+    code = "RpcFrameworkError"
+    default_description = "Content of the call is not a valid RPC Request"
+
+
+DESCRIPTIONS: dict[str, str] = {
+    "FormatViolation": "Payload for Action is syntactically incorrect",
+    "GenericError": "Any other error not covered by the more specific error codes in this table",
+    "InternalError": "An internal error occurred and the receiver was not able to process the requested Action "
+                     "successfully",
+    "MessageTypeNotSupported": "A message with an Message Type Number received that is not supported by this "
+                               "implementation.",
+    "NotImplemented": "Requested Action is not known by receiver",
+    "NotSupported": "Requested Action is recognized but not supported by the receiver",
+    "OccurrenceConstraintViolation": "Payload for Action is syntactically correct but at least one of the fields "
+                                     "violates occurrence constraints",
+    "PropertyConstraintViolation": "Payload is syntactically correct but at least one field contains an invalid "
+                                   "value",
+    "ProtocolError": "Payload for Action is not conform the PDU structure",
+    "RpcFrameworkError": "Content of the call is not a valid RPC Request, for example: MessageId could not be read.",
+    "SecurityError": "During the processing of Action a security issue occurred preventing receiver from "
+                     "completing the Action successfully",
+    "TypeConstraintViolation": "Payload for Action is syntactically correct but at least one of the fields "
+                               "violates data type constraints (e.g. \"somestring\": 12)",
+}
+"""OCPP-J 2.0.1 §4.3, table "Valid Error Codes"."""
+
+
+def described(error: OCPPError) -> OCPPError:
+    """`error` with the description 2.0.1 gives its code."""
+    error.description = DESCRIPTIONS.get(error.code, error.description)
+    return error
+
+
+def ocpp201_error(call: Call, error: OCPPError) -> OCPPError:
+    """The 2.0.1 error for what the library raised while handling `call`: an action 2.0.1 defines but this charging
+    station has no handler for is NotSupported, any other NotImplemented."""
+    if isinstance(error, NotSupportedError | NotImplementedError):
+        if isinstance(call.action, str) and call.action in Action._value2member_map_:
+            return NotSupportedError(details={"cause": f"{call.action} is not supported by this charging station"})
+        return NotImplementedError(details={"cause": f"unknown action {str(call.action)[:40]!r}"})
+    return error

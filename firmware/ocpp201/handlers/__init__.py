@@ -1,0 +1,55 @@
+"""The CSMS→charging station messages the 2.0.1 adapter answers: one line per message, by functional block (OCPP 2.0.1
+Part 2's chapters).
+
+To add one: write `handlers/<message>.py` with `handle(services, **payload)` returning the library's v201 call_result
+(docstring: the requirement it follows), and add its line here.
+"""
+
+from firmware.ocpp201.handlers import (
+    cancel_reservation,
+    change_availability,
+    clear_cache,
+    data_transfer,
+    get_base_report,
+    get_local_list_version,
+    get_variables,
+    request_start_transaction,
+    request_stop_transaction,
+    reserve_now,
+    reset,
+    send_local_list,
+    set_variables,
+    trigger_message,
+    unlock_connector,
+)
+from firmware.protocol.registry import Handler, Registry
+
+PROVISIONING = "B"
+AUTHORIZATION = "C"
+LOCAL_AUTHORIZATION_LIST = "D"
+TRANSACTIONS = "E"
+REMOTE_CONTROL = "F"
+AVAILABILITY = "G"
+RESERVATION = "H"
+DATA_TRANSFER = "P"
+
+HANDLERS = Registry([
+    Handler("GetVariables", get_variables.handle, PROVISIONING),
+    Handler("SetVariables", set_variables.handle, PROVISIONING),
+    Handler("GetBaseReport", get_base_report.handle, PROVISIONING, then=get_base_report.then),
+    Handler("Reset", reset.handle, PROVISIONING, then=reset.then),
+    Handler("ClearCache", clear_cache.handle, AUTHORIZATION),
+    Handler("SendLocalList", send_local_list.handle, LOCAL_AUTHORIZATION_LIST),
+    Handler("GetLocalListVersion", get_local_list_version.handle, LOCAL_AUTHORIZATION_LIST),
+    Handler("RequestStartTransaction", request_start_transaction.handle, REMOTE_CONTROL,
+            until_accepted=request_start_transaction.REJECTED),
+    Handler("RequestStopTransaction", request_stop_transaction.handle, REMOTE_CONTROL,
+            until_accepted=request_stop_transaction.REJECTED),
+    Handler("UnlockConnector", unlock_connector.handle, REMOTE_CONTROL),
+    Handler("TriggerMessage", trigger_message.handle, REMOTE_CONTROL, then=trigger_message.then),
+    Handler("ChangeAvailability", change_availability.handle, AVAILABILITY),
+    Handler("ReserveNow", reserve_now.handle, RESERVATION),
+    Handler("CancelReservation", cancel_reservation.handle, RESERVATION),
+    Handler("DataTransfer", data_transfer.handle, DATA_TRANSFER),
+])
+"""`profile`: the functional block's letter in OCPP 2.0.1 Part 2 (B Provisioning, ..., P DataTransfer)."""
