@@ -5,11 +5,13 @@
   firmware_management) import no protocol adapter, no
   `protocol` package and not the `ocpp` library, and spell no OCPP 1.6 configuration key name outside
   docstrings (the frozen rename table of schema migration 4 is history and the one exception);
+- the 1.6 and 2.0.1 adapters never import each other, `protocol` neither, and a built daemon has loaded only its own;
 - hal/ and drivers/ import nothing from firmware/; in firmware/ only daemon/hardware.py names a driver;
 - checking a config file loads no protocol library; every CSMS message has its handler file and one line.
 """
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,13 +20,16 @@ import pytest
 
 from firmware.ocpp16.handlers import HANDLERS
 from firmware.ocpp16.keys import KEYS
+from firmware.ocpp201.handlers import HANDLERS as HANDLERS_201
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("firmware", "hal", "drivers")
 NEUTRAL = ("firmware.core", "firmware.auth", "firmware.transactions", "firmware.persistence", "firmware.smart_charging",
            "firmware.firmware_management", "firmware.security")
 """The blocks that must work the same under every OCPP version."""
-ADAPTER_SIDE = ("firmware.ocpp16", "firmware.protocol", "ocpp", "websockets")
+ADAPTER_SIDE = ("firmware.ocpp16", "firmware.ocpp201", "firmware.protocol", "ocpp", "websockets")
+VERSIONS = ("firmware.ocpp16", "firmware.ocpp201")
+"""The version adapters: neither imports the other, and the shared protocol package imports neither."""
 KEY_NAME_HISTORY = ("firmware.persistence.migrations", "V4_SETTING_NAMES")
 
 
@@ -109,6 +114,37 @@ def test_neutral_blocks_import_no_protocol(name):
     assert wrong == [], f"{name} imports {wrong}"
 
 
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if within(n, (*VERSIONS, "firmware.protocol"))))
+def test_versions_stay_apart(name):
+    """A 1.6 module imports nothing of 2.0.1 and the other way round; `protocol` (the conversation both share) imports
+    neither, so a charger loads only the version it speaks."""
+    own = next((v for v in VERSIONS if within(name, (v,))), None)
+    others = tuple(v for v in VERSIONS if v != own)
+    wrong = sorted(i for i in imports(name, MODULES[name]) if within(i, others))
+    assert wrong == [], f"{name} imports {wrong}"
+
+
+def test_the_version_check_sees_a_crossing():
+    tree = ast.parse("from firmware.ocpp16.keys import KEYS\n")
+    assert any(within(i, ("firmware.ocpp16",)) for i in imports("firmware.ocpp201.x", tree))
+
+
+@pytest.mark.parametrize(("protocol", "absent"), [("ocpp1.6", "firmware.ocpp201"), ("ocpp2.0.1", "firmware.ocpp16.")])
+def test_a_charger_loads_only_the_adapter_it_speaks(tmp_path, protocol, absent):
+    """The daemon built for one protocol has not imported the other version's adapter (2.0.1 reads the config
+    file's [ocpp] presets through `ocpp16.keys`, pure data: that module alone is allowed)."""
+    config = tmp_path / "evsed.toml"
+    config.write_text(f'[charge_point]\nid = "CP"\nconnectors = 1\n[csms]\nurl = "ws://127.0.0.1:9/ocpp"\n'
+                      f'protocol = "{protocol}"\n[hardware]\nbackend = "sim"\n[storage]\npath = "{tmp_path}/db"\n')
+    code = ("import sys; from pathlib import Path; from firmware.config_file import load_config;"
+            f"from firmware.app import App; app = App(load_config(Path({str(config)!r})));"
+            f"print(type(app.adapter).__name__, sorted(m for m in sys.modules if m.startswith({absent!r})"
+            " and m != 'firmware.ocpp16.keys'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    adapter = "Ocpp201Adapter" if protocol == "ocpp2.0.1" else "Ocpp16Adapter"
+    assert out.stdout.split(" ", 1) == [adapter, "[]\n"], out.stdout + out.stderr
+
+
 def string_constants(tree: ast.Module) -> list[tuple[ast.Constant, str | None]]:
     """Every str constant that is not a docstring, with the name it is assigned to at module level (if any)."""
     docstrings = {id(node.body[0].value) for node in ast.walk(tree)
@@ -171,3 +207,12 @@ def test_each_csms_message_is_one_handler_file_and_one_registration():
     for handler in HANDLERS:
         module = MODULES[handler.handle.__module__]
         assert ast.get_docstring(module) and "§" in ast.get_docstring(module), f"{handler.action} cites its clause"
+
+
+def test_each_201_message_is_one_handler_file_and_one_registration():
+    files = {p.stem for p in (ROOT / "firmware/ocpp201/handlers").glob("*.py")} - {"__init__"}
+    registered = {h.handle.__module__.rpartition(".")[2] for h in HANDLERS_201}
+    assert files == registered, "every handler file is registered, and only handler files are"
+    for handler in HANDLERS_201:
+        docstring = ast.get_docstring(MODULES[handler.handle.__module__]) or ""
+        assert re.search(r"\b[A-P]\d\d\b", docstring), f"{handler.action} cites its 2.0.1 use case (B05, F01, ...)"
