@@ -125,8 +125,8 @@ async def make_daemon(tmp_path, csms):
         seen = len(csms.received)
         await d.start()
         if boot:
-            await csms.wait_for("StatusNotification", within=STARTUP_S, after=seen,
-                                where=lambda p: p["connectorId"] == connectors)
+            await csms.wait_for("StatusNotification", within=STARTUP_S, after=seen,  # 2.0.1: EVSE n, connector 1
+                                where=lambda p: p.get("evseId", p["connectorId"]) == connectors)
         return d
 
     yield make

@@ -6,7 +6,6 @@ bad enum value (1.6: PropertyConstraintViolation), and swaps NotImplemented ("Re
 known by receiver") with NotSupported ("recognized but not supported"), descriptions included.
 """
 
-from jsonschema.exceptions import best_match
 from ocpp.exceptions import (
     FormationViolationError,
     FormatViolationError,
@@ -14,27 +13,19 @@ from ocpp.exceptions import (
     NotSupportedError,
     OccurenceConstraintViolationError,
     OCPPError,
-    PropertyConstraintViolationError,
     ProtocolError,
     TypeConstraintViolationError,
 )
-from ocpp.messages import Call, MessageType, get_validator
+from ocpp.messages import Call
 from ocpp.v16.enums import Action
 
-_BY_SCHEMA_KEYWORD: dict[str, type[OCPPError]] = {
-    "type": TypeConstraintViolationError,
-    "maxLength": TypeConstraintViolationError,  # CiStringNType: the length is part of the data type
-    "required": OccurenceConstraintViolationError,
-    "minItems": OccurenceConstraintViolationError,
-    "maxItems": OccurenceConstraintViolationError,
-    "additionalProperties": FormationViolationError,
-    "enum": PropertyConstraintViolationError,
-    "format": PropertyConstraintViolationError,
-    "minimum": PropertyConstraintViolationError,
-    "maximum": PropertyConstraintViolationError,
-    "multipleOf": PropertyConstraintViolationError,
-    "pattern": PropertyConstraintViolationError,
-}
+from firmware.protocol.schemas import Violations
+
+VIOLATIONS = Violations("1.6", FormationViolationError, OccurenceConstraintViolationError)
+"""1.6's names for schema violations (`protocol.schemas`)."""
+violation = VIOLATIONS.violation
+not_an_object = VIOLATIONS.not_an_object
+schema_error = VIOLATIONS.schema_error
 
 
 DESCRIPTIONS: dict[str, str] = {
@@ -66,34 +57,6 @@ def described(error: OCPPError) -> OCPPError:
 
 def _known_action(action: object) -> bool:
     return isinstance(action, str) and action in Action._value2member_map_
-
-
-def violation(keyword: str, cause: str) -> OCPPError:
-    """The 1.6 error for a payload that breaks its schema's `keyword` (maxLength, required, ...)."""
-    return _BY_SCHEMA_KEYWORD.get(keyword, FormationViolationError)(details={"cause": cause[:200]})
-
-
-def not_an_object(call: Call) -> OCPPError | None:
-    """A CALL's payload must be a JSON object before any schema keyword applies."""
-    if isinstance(call.payload, dict):
-        return None
-    return FormationViolationError(details={"cause": "payload is not a JSON object"})
-
-
-def schema_error(call: Call) -> OCPPError | None:
-    """Classify the first schema violation of a CALL's payload, or None if the payload is valid."""
-    if (error := not_an_object(call)) is not None:
-        return error
-    validator = get_validator(MessageType.Call, call.action, "1.6")
-    try:
-        first = best_match(validator.iter_errors(call.payload))
-    except ArithmeticError as e:  # decimal's DivisionImpossible: a number multipleOf 0.1 cannot divide (1e30)
-        cause = f"a number the schema check cannot divide: {type(e).__name__}"
-        return FormationViolationError(details={"cause": cause})
-    if first is None:
-        return None
-    where = "/".join(str(p) for p in first.absolute_path) or "payload"
-    return violation(str(first.validator), f"{where}: {first.message}")
 
 
 def ocpp16_error(call: Call, error: OCPPError) -> OCPPError:

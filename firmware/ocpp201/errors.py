@@ -1,14 +1,27 @@
 """CALLERROR codes as OCPP-J 2.0.1 §4.3 names them.
 
-The `ocpp` library's validator already answers in 2.0.1's words (FormatViolation, OccurrenceConstraintViolation,
-...). What is left here: NotImplemented ("Requested Action is not known by receiver") against NotSupported
-("recognized but not supported"), RpcFrameworkError for a frame that is no valid RPC request but whose message id
-can be read, and each code's description as the spec words it.
+The `ocpp` library's validator answers in 2.0.1's words but FormatViolation for nearly every schema violation; here
+each gets the code of its first broken keyword (`protocol.schemas`), NotImplemented ("Requested Action is not known
+by receiver") is told from NotSupported ("recognized but not supported"), a frame that is no valid RPC request but
+whose message id can be read gets RpcFrameworkError, and each code its description as the spec words it.
 """
 
-from ocpp.exceptions import NotImplementedError, NotSupportedError, OCPPError
+from ocpp.exceptions import (
+    FormatViolationError,
+    NotImplementedError,
+    NotSupportedError,
+    OccurrenceConstraintViolationError,
+    OCPPError,
+    ProtocolError,
+    TypeConstraintViolationError,
+)
 from ocpp.messages import Call
 from ocpp.v201.enums import Action
+
+from firmware.protocol.schemas import Violations
+
+VIOLATIONS = Violations("2.0.1", FormatViolationError, OccurrenceConstraintViolationError)
+"""2.0.1's names for schema violations (`protocol.schemas`)."""
 
 
 class RpcFrameworkError(OCPPError):
@@ -50,9 +63,13 @@ def described(error: OCPPError) -> OCPPError:
 
 def ocpp201_error(call: Call, error: OCPPError) -> OCPPError:
     """The 2.0.1 error for what the library raised while handling `call`: an action 2.0.1 defines but this charging
-    station has no handler for is NotSupported, any other NotImplemented."""
+    station has no handler for is NotSupported, any other NotImplemented; a payload breaking its schema gets the code
+    of the first broken keyword (an invalid enum value is PropertyConstraintViolation, not the library's
+    FormatViolation)."""
     if isinstance(error, NotSupportedError | NotImplementedError):
         if isinstance(call.action, str) and call.action in Action._value2member_map_:
             return NotSupportedError(details={"cause": f"{call.action} is not supported by this charging station"})
         return NotImplementedError(details={"cause": f"unknown action {str(call.action)[:40]!r}"})
+    if isinstance(error, FormatViolationError | ProtocolError | TypeConstraintViolationError):
+        return VIOLATIONS.schema_error(call) or error
     return error
