@@ -107,8 +107,9 @@ class Daemon:
 
 
 @pytest.fixture
-async def csms():
-    server = LoopbackCsms()
+async def csms(request):
+    """The loopback CSMS; a test module with `CSMS_PROTOCOL = "ocpp2.0.1"` gets it speaking 2.0.1."""
+    server = LoopbackCsms(protocol=getattr(request.module, "CSMS_PROTOCOL", "ocpp1.6"))
     await server.start()
     yield server
     await server.stop()
@@ -135,6 +136,18 @@ async def make_daemon(tmp_path, csms):
             d.proc.kill()
             await d.proc.wait()
         print(f"--- daemon log {d.log_path} ---\n{d.log()[-20000:]}")
+
+
+@pytest.fixture
+def start201(make_daemon):
+    """make_daemon for a charger speaking OCPP 2.0.1 (1 s meter samples unless `ocpp` says otherwise); the test module
+    sets `CSMS_PROTOCOL = "ocpp2.0.1"` so that `csms` speaks it too."""
+
+    async def start(connectors: int = 2, ocpp: dict[str, Any] | None = None, **options: Any) -> Daemon:
+        return await make_daemon(connectors, {"MeterValueSampleInterval": 1, **(ocpp or {})},
+                                 csms={"protocol": "ocpp2.0.1"}, **options)
+
+    return start
 
 
 @pytest.fixture

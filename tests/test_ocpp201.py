@@ -12,7 +12,6 @@ import signal
 import sqlite3
 from typing import Any
 
-import pytest
 from ocpp.v16 import call as call16
 from ocpp.v201 import call
 
@@ -22,25 +21,8 @@ from tests.ocpp_steps import logged
 
 CARD = "04A1B2C3"
 LISTED = "0A0B0C0D"
-V201 = {"protocol": "ocpp2.0.1"}
-
-
-@pytest.fixture
-async def csms():
-    server = LoopbackCsms(protocol="ocpp2.0.1")
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-def start201(make_daemon):
-    """make_daemon for a 2.0.1 charger (1 s samples unless `ocpp` says otherwise)."""
-
-    async def start(connectors: int = 2, ocpp: dict[str, Any] | None = None, **options: Any):
-        return await make_daemon(connectors, {"MeterValueSampleInterval": 1, **(ocpp or {})}, csms=V201, **options)
-
-    return start
+CSMS_PROTOCOL = "ocpp2.0.1"
+"""The `csms` fixture speaks 2.0.1 in this module."""
 
 
 def events(csms: LoopbackCsms, after: int = 0) -> list[dict[str, Any]]:
