@@ -118,7 +118,10 @@ class App:
     def _signature_problem(self, firmware: Path, signed: Signature) -> str | None:
         """Why a signed update's file must not be installed (its signature or certificate), logged as a security
         event; None when it may be."""
-        problem = self.certificates.firmware_problem(firmware, signed.signature, signed.signing_certificate)
+        if signed.signature is None or signed.signing_certificate is None:
+            problem: str | None = "a signature without its signing certificate"
+        else:
+            problem = self.certificates.firmware_problem(firmware, signed.signature, signed.signing_certificate)
         if problem is not None:
             self.security_events.record(INVALID_FIRMWARE_SIGNATURE, problem)
         return problem

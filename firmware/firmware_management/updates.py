@@ -98,11 +98,13 @@ class Update:
 
 @dataclass(frozen=True)
 class Signature:
-    """What a SignedUpdateFirmware adds (Security Whitepaper ed. 3, use case L01)."""
+    """What a SignedUpdateFirmware adds (Security Whitepaper ed. 3, use case L01), or a 2.0.1 UpdateFirmware (L01, L02):
+    the requestId its statuses carry, and the file's signing certificate and signature unless it is unsigned (2.0.1
+    makes them optional; an unsigned file is installed unchecked, as 1.6's UpdateFirmware's is)."""
 
     request_id: int
-    signing_certificate: str
-    signature: str
+    signing_certificate: str | None = None
+    signature: str | None = None
 
 
 class FirmwareUpdates:
@@ -264,7 +266,7 @@ class FirmwareUpdates:
     async def _verified(self, update: Update, path: Path) -> Update | None:
         """A signed update's file checked against its signature and certificate before anything else (L01):
         SignatureVerified, or InvalidSignature and the update ends (None)."""
-        if update.signed is None:
+        if update.signed is None or update.signed.signature is None:
             return update
         problem = ("no certificate store" if self._signature_problem is None
                    else await asyncio.to_thread(self._signature_problem, path, update.signed))

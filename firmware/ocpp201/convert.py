@@ -11,8 +11,9 @@ from firmware.transactions.store import StopReason
 
 CARD = "ISO14443"
 """IdTokenEnumType of a card's UID read here (seed 001: ISO14443 for card UIDs)."""
-CENTRAL = "Central"
-"""IdTokenEnumType of a token the CSMS made (the QR flow's)."""
+CERTIFICATE_USES = {"CSMSRootCertificate": "CentralSystemRootCertificate",
+                    "ManufacturerRootCertificate": "ManufacturerRootCertificate"}
+"""2.0.1's certificate uses evsed keeps → the certificate store's (the 1.6 Security Whitepaper's names, one store)."""
 
 
 def id_token_info(payload: dict[str, Any]) -> IdTagInfo:

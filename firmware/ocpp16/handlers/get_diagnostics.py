@@ -8,14 +8,12 @@ from ocpp.v16 import call_result
 
 from firmware.clock import parse_time
 from firmware.core.services import Services
-
-RETRY_INTERVAL_S = 60
-"""retryInterval when the CSMS gives none (§5.9 leaves it to the charge point)."""
+from firmware.protocol import transfers
 
 
 def handle(services: Services, location: str, retries: int | None = None, retry_interval: int | None = None,
            start_time: str | None = None, stop_time: str | None = None) -> call_result.GetDiagnostics:
-    name = services.diagnostics.request(location, retries or 0, RETRY_INTERVAL_S if retry_interval is None
-                                        else retry_interval, parse_time(start_time) if start_time else None,
+    name = services.diagnostics.request(location, retries or 0, transfers.retry_interval(retry_interval),
+                                        parse_time(start_time) if start_time else None,
                                         parse_time(stop_time) if stop_time else None)
     return call_result.GetDiagnostics(file_name=name)

@@ -8,14 +8,12 @@ from ocpp.v16 import call_result
 
 from firmware.clock import parse_time
 from firmware.core.services import Services
-
-RETRY_INTERVAL_S = 60
-"""retryInterval when the CSMS gives none (§5.19 leaves it to the charge point)."""
+from firmware.protocol import transfers
 
 
 def handle(services: Services, location: str, retrieve_date: str, retries: int | None = None,
            retry_interval: int | None = None) -> call_result.UpdateFirmware:
     when = parse_time(retrieve_date) or services.firmware_updates.now()
     services.firmware_updates.request(location, when, retries or 0,
-                                      RETRY_INTERVAL_S if retry_interval is None else retry_interval)
+                                      transfers.retry_interval(retry_interval))
     return call_result.UpdateFirmware()

@@ -7,12 +7,17 @@ To add one: write `handlers/<message>.py` with `handle(services, **payload)` ret
 
 from firmware.ocpp201.handlers import (
     cancel_reservation,
+    certificate_signed,
     change_availability,
     clear_cache,
     data_transfer,
+    delete_certificate,
     get_base_report,
+    get_installed_certificate_ids,
     get_local_list_version,
+    get_log,
     get_variables,
+    install_certificate,
     request_start_transaction,
     request_stop_transaction,
     reserve_now,
@@ -21,6 +26,7 @@ from firmware.ocpp201.handlers import (
     set_variables,
     trigger_message,
     unlock_connector,
+    update_firmware,
 )
 from firmware.protocol.registry import Handler, Registry
 
@@ -31,6 +37,10 @@ TRANSACTIONS = "E"
 REMOTE_CONTROL = "F"
 AVAILABILITY = "G"
 RESERVATION = "H"
+SECURITY = "A"
+FIRMWARE_MANAGEMENT = "L"
+CERTIFICATE_MANAGEMENT = "M"
+DIAGNOSTICS = "N"
 DATA_TRANSFER = "P"
 
 HANDLERS = Registry([
@@ -50,6 +60,12 @@ HANDLERS = Registry([
     Handler("ChangeAvailability", change_availability.handle, AVAILABILITY),
     Handler("ReserveNow", reserve_now.handle, RESERVATION),
     Handler("CancelReservation", cancel_reservation.handle, RESERVATION),
+    Handler("CertificateSigned", certificate_signed.handle, SECURITY),
+    Handler("UpdateFirmware", update_firmware.handle, FIRMWARE_MANAGEMENT),
+    Handler("InstallCertificate", install_certificate.handle, CERTIFICATE_MANAGEMENT),
+    Handler("GetInstalledCertificateIds", get_installed_certificate_ids.handle, CERTIFICATE_MANAGEMENT),
+    Handler("DeleteCertificate", delete_certificate.handle, CERTIFICATE_MANAGEMENT),
+    Handler("GetLog", get_log.handle, DIAGNOSTICS),
     Handler("DataTransfer", data_transfer.handle, DATA_TRANSFER),
 ])
 """`profile`: the functional block's letter in OCPP 2.0.1 Part 2 (B Provisioning, ..., P DataTransfer)."""
