@@ -7,6 +7,7 @@ model (Get/SetVariables, GetBaseReport), remote control, hostile frames, and a c
 """
 
 import asyncio
+import base64
 import json
 import signal
 import sqlite3
@@ -345,3 +346,33 @@ async def test_a_charger_switched_from_1_6_keeps_its_list_cache_and_settings(mak
     finally:
         await charger.stop()
         await new.stop()
+
+
+async def test_set_network_profile_raises_the_security_profile(csms, start201):
+    """B09 with A00/A05: the same CSMS url, security profile 1 once a BasicAuthPassword is set; the station connects
+    again with HTTP Basic (user SecurityCtrlr.Identity, the password as set), and nothing lowers it again."""
+    await start201()
+    password = "a-2.0.1-password-of-24ch"
+
+    def profile(level: int, url: str = csms.url) -> call.SetNetworkProfile:
+        return call.SetNetworkProfile(configuration_slot=1, connection_data={
+            "ocpp_version": "OCPP20", "ocpp_transport": "JSON", "ocpp_csms_url": url, "message_timeout": 30,
+            "security_profile": level, "ocpp_interface": "Wired0"})
+
+    assert (await csms.call(CHARGE_POINT, profile(1))).status == "Rejected", "no BasicAuthPassword yet"
+    password_set = call.SetVariables(set_variable_data=[{"component": {"name": "SecurityCtrlr"},
+                                                         "variable": {"name": "BasicAuthPassword"},
+                                                         "attribute_value": password}])
+    assert (await csms.call(CHARGE_POINT, password_set)).set_variable_result[0]["attribute_status"] == "Accepted"
+    assert (await csms.call(CHARGE_POINT, profile(1, "ws://127.0.0.1:9/elsewhere"))).status == "Rejected"
+    assert (await csms.call(CHARGE_POINT, profile(2))).status == "Rejected", "profile 2 needs wss://"
+    csms.behaviour.password = password.encode()
+    seen = len(csms.authorizations)
+    assert (await csms.call(CHARGE_POINT, profile(1))).status == "Accepted"
+    expected = "Basic " + base64.b64encode(f"{CHARGE_POINT}:{password}".encode()).decode()
+    await csms.wait_until(lambda: expected in csms.authorizations[seen:], within=15)
+    await csms.wait_until(lambda: CHARGE_POINT in csms.peers, within=15)
+    assert (await csms.call(CHARGE_POINT, profile(0))).status == "Rejected", "never lower"
+    got = await csms.call(CHARGE_POINT, call.GetVariables(get_variable_data=[
+        {"component": {"name": "SecurityCtrlr"}, "variable": {"name": "SecurityProfile"}}]))
+    assert got.get_variable_result[0]["attribute_value"] == "1"

@@ -53,6 +53,16 @@ class Link(Protocol):
 
     def redial(self) -> None: ...
 
+    @property
+    def csms_url(self) -> str:
+        """The CSMS's url as the config file gives it (`[csms] url`)."""
+        ...
+
+    @property
+    def dialed_profile(self) -> int:
+        """The security profile the current connection was made with."""
+        ...
+
 
 class Peer(LibraryChargePoint):
     """The version-independent conversation. A subclass sets `_ocpp_version` and `results` and may override

@@ -58,6 +58,8 @@ class LinkSecurity:
         self._events = events
         self._previous: int | None = None
         self._failures = 0
+        self.dialed = self.profile
+        """The security profile the last connection attempt used."""
         settings.guard("security_profile", self._may_change)
         settings.guard("authorization_key", self._key_changes)
 
@@ -105,7 +107,7 @@ class LinkSecurity:
 
     def dial(self) -> dict[str, Any]:
         """The `websockets.connect` options of the profile in force: the TLS context and the Basic auth header."""
-        profile = self.profile
+        profile = self.dialed = self.profile
         options: dict[str, Any] = {}
         if self._csms.secure:
             options["ssl"] = self._tls(profile)

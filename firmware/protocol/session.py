@@ -81,6 +81,7 @@ class Session:
         self.boot_reason = "PowerUp"
         """Why this start's first BootNotification is sent (2.0.1 BootReasonEnumType; the app sets it after a Reset
         or a firmware update); 1.6 sends none."""
+        self._security = security
         cp = config.charge_point
         self.connection = Connection(config.csms.endpoint(cp.id), config.csms.shown_endpoint(cp.id), subprotocol,
                                      settings, config.csms.reconnect_max_s, self._serve, security)
@@ -129,6 +130,14 @@ class Session:
     def redial(self) -> None:
         """The link's port: connect again (a security profile was raised)."""
         self.connection.redial()
+
+    @property
+    def csms_url(self) -> str:
+        return self._config.csms.url
+
+    @property
+    def dialed_profile(self) -> int:
+        return self._security.dialed if self._security is not None else 0
 
     @property
     def url(self) -> str:

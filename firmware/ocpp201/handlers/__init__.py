@@ -10,9 +10,11 @@ from firmware.ocpp201.handlers import (
     certificate_signed,
     change_availability,
     clear_cache,
+    clear_charging_profile,
     data_transfer,
     delete_certificate,
     get_base_report,
+    get_composite_schedule,
     get_installed_certificate_ids,
     get_local_list_version,
     get_log,
@@ -23,6 +25,8 @@ from firmware.ocpp201.handlers import (
     reserve_now,
     reset,
     send_local_list,
+    set_charging_profile,
+    set_network_profile,
     set_variables,
     trigger_message,
     unlock_connector,
@@ -38,6 +42,7 @@ REMOTE_CONTROL = "F"
 AVAILABILITY = "G"
 RESERVATION = "H"
 SECURITY = "A"
+SMART_CHARGING = "K"
 FIRMWARE_MANAGEMENT = "L"
 CERTIFICATE_MANAGEMENT = "M"
 DIAGNOSTICS = "N"
@@ -48,6 +53,7 @@ HANDLERS = Registry([
     Handler("SetVariables", set_variables.handle, PROVISIONING),
     Handler("GetBaseReport", get_base_report.handle, PROVISIONING, then=get_base_report.then),
     Handler("Reset", reset.handle, PROVISIONING, then=reset.then),
+    Handler("SetNetworkProfile", set_network_profile.handle, PROVISIONING, then=set_network_profile.then),
     Handler("ClearCache", clear_cache.handle, AUTHORIZATION),
     Handler("SendLocalList", send_local_list.handle, LOCAL_AUTHORIZATION_LIST),
     Handler("GetLocalListVersion", get_local_list_version.handle, LOCAL_AUTHORIZATION_LIST),
@@ -61,6 +67,9 @@ HANDLERS = Registry([
     Handler("ReserveNow", reserve_now.handle, RESERVATION),
     Handler("CancelReservation", cancel_reservation.handle, RESERVATION),
     Handler("CertificateSigned", certificate_signed.handle, SECURITY),
+    Handler("SetChargingProfile", set_charging_profile.handle, SMART_CHARGING),
+    Handler("ClearChargingProfile", clear_charging_profile.handle, SMART_CHARGING),
+    Handler("GetCompositeSchedule", get_composite_schedule.handle, SMART_CHARGING),
     Handler("UpdateFirmware", update_firmware.handle, FIRMWARE_MANAGEMENT),
     Handler("InstallCertificate", install_certificate.handle, CERTIFICATE_MANAGEMENT),
     Handler("GetInstalledCertificateIds", get_installed_certificate_ids.handle, CERTIFICATE_MANAGEMENT),
