@@ -94,11 +94,13 @@ class SmartCharging:
             return "a transactionId before the transaction exists"
         return self._problem(profile)
 
-    def set_profile(self, profile: Profile) -> str | None:
+    def set_profile(self, profile: Profile, tx_ref: int | None = None) -> str | None:
         """SetChargingProfile (§5.16): install `profile` (stored before this returns); why it was refused, or None.
 
         ChargePointMaxProfile only on connector 0; a TxProfile only on a connector with a transaction running, and
-        for that transaction when it names one (§5.16.1)."""
+        for that transaction when it names one (§5.16.1): its `remote_id`, or its local reference `tx_ref` when the
+        adapter read one from the id (OCPP 2.0.1's charging station makes transactionIds, so the CSMS may name a
+        transaction before its start is confirmed)."""
         problem = self._problem(profile)
         session = self._sessions.get(profile.connector_id)
         if problem is None and profile.purpose is Purpose.CHARGE_POINT_MAX and profile.connector_id != CHARGE_POINT:
@@ -106,7 +108,8 @@ class SmartCharging:
         elif problem is None and profile.purpose is Purpose.TX:
             if session is None:
                 problem = f"no transaction on connector {profile.connector_id}"
-            elif profile.transaction is not None and profile.transaction != session[0].remote_id:
+            elif profile.transaction is not None and profile.transaction != session[0].remote_id and \
+                    tx_ref != session[0].ref:
                 problem = f"transactionId {profile.transaction} is not the one running"
         if problem is not None:
             log.info("charging profile rejected id=%d connector=%d purpose=%s reason=%r", profile.id,
@@ -205,3 +208,12 @@ class SmartCharging:
                     await self._changed.wait()
             except TimeoutError:
                 pass
+
+
+def reported_periods(periods: Sequence[CompositePeriod]) -> list[dict[str, int | float]]:
+    """`SmartCharging.composite`'s periods as GetCompositeSchedule reports them, the same in OCPP 1.6 (§7.14
+    ChargingSchedulePeriod) and 2.0.1 (ChargingSchedulePeriodType), keyed as the `ocpp` library takes them:
+    startPeriod, numberPhases and the limit rounded down to 0.1 (both schemas allow one decimal; down, so no limit
+    reported is above the one applied)."""
+    return [{"start_period": p.start_s, "limit": math.floor(p.limit * 10 + 1e-6) / 10,
+             "number_phases": p.number_phases} for p in periods]

@@ -4,13 +4,12 @@ where nothing limits); connector 0: the charge point's total. Rejected for an un
 ChargingScheduleAllowedChargingRateUnit. Limits are rounded down to the schema's 0.1.
 """
 
-import math
-
 from ocpp.v16 import call_result
 from ocpp.v16.enums import GetCompositeScheduleStatus
 
 from firmware.clock import iso
 from firmware.core.services import Services
+from firmware.smart_charging.controller import reported_periods
 from firmware.smart_charging.profiles import RateUnit
 
 
@@ -22,7 +21,6 @@ def handle(services: Services, connector_id: int, duration: int,
         return call_result.GetCompositeSchedule(status=GetCompositeScheduleStatus.rejected)
     start, unit, periods = result
     schedule = {"duration": duration, "start_schedule": iso(start), "charging_rate_unit": unit.value,
-                "charging_schedule_period": [{"start_period": p.start_s, "limit": math.floor(p.limit * 10 + 1e-6) / 10,
-                                              "number_phases": p.number_phases} for p in periods]}
+                "charging_schedule_period": reported_periods(periods)}
     return call_result.GetCompositeSchedule(status=GetCompositeScheduleStatus.accepted, connector_id=connector_id,
                                             schedule_start=iso(start), charging_schedule=schedule)
