@@ -22,6 +22,8 @@ from tests.ocpp_steps import logged
 
 CARD = "04A1B2C3"
 LISTED = "0A0B0C0D"
+QR_TOKEN = "qr-" + "7f3a9c" * 5 + "b21"
+"""A QR flow's token as long as 2.0.1 allows (36 characters; 1.6's idTag stops at 20)."""
 CSMS_PROTOCOL = "ocpp2.0.1"
 """The `csms` fixture speaks 2.0.1 in this module."""
 
@@ -135,13 +137,13 @@ async def test_qr_request_start_with_a_central_token_and_its_budget(csms, start2
                "charging_profile_kind": "Relative",
                "charging_schedule": [{"id": 1, "charging_rate_unit": "A",
                                       "charging_schedule_period": [{"start_period": 0, "limit": 10.0}]}]}
-    request = call.RequestStartTransaction(id_token={"id_token": "QR-7F3A", "type": "Central"}, remote_start_id=77,
+    request = call.RequestStartTransaction(id_token={"id_token": QR_TOKEN, "type": "Central"}, remote_start_id=77,
                                            evse_id=2, charging_profile=profile)
     assert (await csms.call(CHARGE_POINT, request)).status == "Accepted"
     await charger.cmd(cmd="plug", connector=2)
     started = (await csms.wait_for("TransactionEvent", where=lambda p: p["eventType"] == "Started")).payload
     assert started["triggerReason"] == "RemoteStart" and started["transactionInfo"]["remoteStartId"] == 77
-    assert started["idToken"] == {"idToken": "QR-7F3A", "type": "Central"} and started["evse"]["id"] == 2
+    assert started["idToken"] == {"idToken": QR_TOKEN, "type": "Central"} and started["evse"]["id"] == 2
     await charger.wait_state(2, status="Charging", offered_current_a=10.0)
     transaction_id = started["transactionInfo"]["transactionId"]
     await charger.wait_state(2, transaction_id=transaction_id)
@@ -376,3 +378,21 @@ async def test_set_network_profile_raises_the_security_profile(csms, start201):
     got = await csms.call(CHARGE_POINT, call.GetVariables(get_variable_data=[
         {"component": {"name": "SecurityCtrlr"}, "variable": {"name": "SecurityProfile"}}]))
     assert got.get_variable_result[0]["attribute_value"] == "1"
+
+
+async def test_a_token_of_the_same_group_stops_the_session(csms, start201):
+    """C01/C09: IdTokenInfo's groupIdToken is the group (1.6's parentIdTag): another card of the group ends the
+    transaction (E06: triggerReason StopAuthorized, stoppedReason Local); cacheExpiryDateTime bounds the cache."""
+    group = {"status": "Accepted", "groupIdToken": {"idToken": "FLEET-7", "type": "Central"},
+             "cacheExpiryDateTime": "2099-01-01T00:00:00Z"}
+    csms.behaviour.authorize = lambda token: group if token in (CARD, LISTED) else "Unknown"
+    charger = await start201()
+    await charger.card_start(1)
+    await charger.cmd(cmd="tap", uid=LISTED, connector=1)
+    end = await ended(csms)
+    assert end["transactionInfo"]["stoppedReason"] == "Local" and end["triggerReason"] == "StopAuthorized"
+    assert end["idToken"] == {"idToken": LISTED, "type": "ISO14443"}
+    with sqlite3.connect(charger.workdir / "state" / "evsed.db") as db:
+        cached = db.execute("SELECT status, expiry_date, parent_id_tag FROM auth_cache WHERE id_tag = ?",
+                            [CARD]).fetchone()
+    assert cached == ("Accepted", "2099-01-01T00:00:00Z", "FLEET-7")
