@@ -78,9 +78,12 @@ class Charger:
 
 @asynccontextmanager
 async def running_charger(ocpp: dict[str, bool | int | str] | None = None, tls: ssl.SSLContext | None = None,
-                          csms_options: dict[str, str] | None = None) -> AsyncIterator[Charger]:
-    """A booted two-connector charger; `tls`: the CSMS behind TLS (wss://), `csms_options`: more `[csms]`."""
-    csms = LoopbackCsms()
+                          csms_options: dict[str, str] | None = None,
+                          protocol: str = "ocpp1.6") -> AsyncIterator[Charger]:
+    """A booted two-connector charger; `tls`: the CSMS behind TLS (wss://), `csms_options`: more `[csms]`;
+    `protocol`: the OCPP version both sides speak."""
+    csms = LoopbackCsms(protocol=protocol)
+    csms_options = {**(csms_options or {}), "protocol": protocol}
     url = await csms.start(tls=tls)
     workdir = Path(tempfile.mkdtemp(prefix="evsed-bench-"))
     config = workdir / "evsed.toml"
@@ -95,7 +98,7 @@ async def running_charger(ocpp: dict[str, bool | int | str] | None = None, tls: 
         async with asyncio.timeout(20):
             while not charger.socket.exists():
                 await asyncio.sleep(0.05)
-            await csms.wait_for("StatusNotification", where=lambda p: p["connectorId"] == 2)
+            await csms.wait_for("StatusNotification", where=lambda p: p.get("evseId", p["connectorId"]) == 2)
         yield charger
     finally:
         proc.terminate()

@@ -396,3 +396,27 @@ async def test_a_token_of_the_same_group_stops_the_session(csms, start201):
         cached = db.execute("SELECT status, expiry_date, parent_id_tag FROM auth_cache WHERE id_tag = ?",
                             [CARD]).fetchone()
     assert cached == ("Accepted", "2099-01-01T00:00:00Z", "FLEET-7")
+
+
+async def test_reservations_and_an_on_idle_reset(csms, start201):
+    """H01/H02: an EVSE reserved shows Reserved and is Available again once cancelled. B12: Reset OnIdle while a
+    transaction runs is Scheduled; the station restarts when it ends (BootNotification reason RemoteReset)."""
+    charger = await start201()
+    reserve = call.ReserveNow(id=12, expiry_date_time="2099-01-01T00:00:00Z",
+                              id_token={"id_token": LISTED, "type": "ISO14443"}, evse_id=2)
+    assert (await csms.call(CHARGE_POINT, reserve)).status == "Accepted"
+    await csms.wait_for("StatusNotification", where=lambda p: p["evseId"] == 2 and p["connectorStatus"] == "Reserved")
+    assert (await csms.call(CHARGE_POINT, call.CancelReservation(reservation_id=12))).status == "Accepted"
+    assert (await csms.call(CHARGE_POINT, call.CancelReservation(reservation_id=12))).status == "Rejected"
+    await csms.wait_for("StatusNotification", where=lambda p: p["evseId"] == 2 and p["connectorStatus"] == "Available"
+                        and p["timestamp"] > csms.of("StatusNotification")[0].payload["timestamp"])
+    await charger.card_start(1)
+    mark = len(csms.received)
+    assert (await csms.call(CHARGE_POINT, call.Reset(type="OnIdle"))).status == "Scheduled"
+    await asyncio.sleep(1.5)
+    assert csms.of("BootNotification")[1:] == [] and (await charger.connector(1))["contactor_closed"] is True
+    await charger.card_stop(1)
+    end = await ended(csms, mark)
+    assert end["transactionInfo"]["stoppedReason"] == "Local"
+    boot = await csms.wait_for("BootNotification", after=mark, within=STARTUP_S)
+    assert boot.payload["reason"] == "RemoteReset"
