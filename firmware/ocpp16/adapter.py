@@ -10,35 +10,28 @@ RemoteStop. The CSMS can ask for a message (§5.17 TriggerMessage, `trigger`), a
 import logging
 
 import websockets
-from ocpp.exceptions import OCPPError
 from ocpp.v16 import call
 from ocpp.v16.enums import MessageTrigger
 
 from firmware import __version__
-from firmware.auth.authorizer import CsmsRefused
 from firmware.auth.idtag import IdTagInfo
-from firmware.clock import Clock, iso
+from firmware.clock import Clock
 from firmware.config_file import Config
 from firmware.core.confirmations import Confirmations
 from firmware.core.connector import Connector
-from firmware.core.ports import ConnectorReport
 from firmware.core.services import Services
-from firmware.logs import masked
 from firmware.ocpp16 import SUBPROTOCOL, convert
 from firmware.ocpp16.handlers import FEATURE_PROFILES, HANDLERS
 from firmware.ocpp16.outbound import outbound
 from firmware.ocpp16.peer import Ocpp16Peer, Ocpp16Services
 from firmware.ocpp16.status import StatusReport, StatusReporter
-from firmware.protocol.connection import summary
 from firmware.protocol.peer import Peer
 from firmware.protocol.pump import Outbound
 from firmware.protocol.security import LinkSecurity
 from firmware.protocol.session import Registration, Session, tell
 from firmware.protocol.vendors import TransferAnswer, TransferStatus
 from firmware.settings import Settings
-from firmware.transactions import metering
 from firmware.transactions.outbox import Outbox
-from hal import MeterError
 
 log = logging.getLogger(__name__)
 
@@ -82,23 +75,8 @@ class Ocpp16Adapter(Session):
     # --- ports --------------------------------------------------------------------------------
 
     async def authorize(self, id_tag: str) -> IdTagInfo | None:
-        peer = self._peer
-        if peer is None or not self.online:
-            return None
-        try:
-            conf = await peer.ask(call.Authorize(id_tag=id_tag))
-        except (TimeoutError, websockets.ConnectionClosed) as e:
-            log.warning("Authorize got no answer idTag=%s error=%s", masked(id_tag), type(e).__name__)
-            return None
-        except OCPPError as e:  # the CSMS is there and answered: not an offline case (§3.5)
-            raise CsmsRefused(f"{e.code}: {e.description}") from None
-        return convert.id_tag_info(conf.id_tag_info)
-
-    def connector_changed(self, report: ConnectorReport) -> None:
-        self._reporter.connector_changed(report)
-
-    def _current_statuses(self) -> list[StatusReport]:
-        return self._reporter.current()
+        return await self._authorized(id_tag, call.Authorize(id_tag=id_tag), lambda conf: convert.id_tag_info(
+            conf.id_tag_info))
 
     def _boot_request(self, reason: str) -> call.BootNotification:
         cp = self._config.charge_point
@@ -159,23 +137,13 @@ class Ocpp16Adapter(Session):
             case MessageTrigger.firmware_status_notification:
                 await tell(peer, call.FirmwareStatusNotification(status=services.firmware_updates.status()))
             case "SignChargePointCertificate":
-                await self._sign_certificate(peer)
+                await self._sign_certificate(peer, lambda csr: call.SignCertificate(csr=csr))
             case "SignedFirmwareStatusNotification":
                 status, request_id = services.firmware_updates.signed_status()
                 await tell(peer, call.SignedFirmwareStatusNotification(status=status, request_id=request_id))
             case "LogStatusNotification":
                 status, request_id = services.diagnostics.log_status()
                 await tell(peer, call.LogStatusNotification(status=status, request_id=request_id))
-
-    async def _sign_certificate(self, peer: Peer) -> None:
-        """SignCertificate (Security Whitepaper ed. 3, A02/A03): a new key pair made here, its CSR to the CSMS, which
-        answers with CertificateSigned later."""
-        csr = self._services.certificates.signing_request() if self._services else None
-        if csr is None:
-            log.warning("certificate signing request not sent: set CpoName first (it goes in the subject)")
-            return
-        conf = await tell(peer, call.SignCertificate(csr=csr))
-        log.info("certificate signing request sent status=%s", None if conf is None else conf.status)
 
     async def _meter_values_now(self, peer: Peer, connector_id: int | None) -> None:
         assert self._services is not None
@@ -185,17 +153,9 @@ class Ocpp16Adapter(Session):
                 await tell(peer, request)
 
     async def _meter_values(self, connector: Connector) -> call.MeterValues | None:
-        """A MeterValues.req of the meter read now (see `trigger`); None (logged) when there is nothing to send."""
-        try:
-            reading = await connector.read_meter()
-        except MeterError as e:
-            log.warning("triggered MeterValues not sent connector=%d error=%s", connector.id, summary(e))
-            return None
-        measurands = self._settings.csl("sampled_measurands")
-        value = metering.sample(reading, measurands, metering.ReadingContext.TRIGGER, iso(self._clock.now()))
-        if not value["sampledValue"]:  # the schema wants at least one
-            log.warning("triggered MeterValues not sent, nothing to report connector=%d measurands=%s",
-                        connector.id, ",".join(measurands) or "none")
+        """A MeterValues.req of the meter read now (see `_triggered`); None (logged) when there is nothing to send."""
+        value = await self._sample_now(connector)
+        if value is None:
             return None
         tx = connector.tx
         return call.MeterValues(connector_id=connector.id, meter_value=[value],

@@ -13,18 +13,14 @@ from collections import OrderedDict
 from typing import Any
 
 import websockets
-from ocpp.exceptions import OCPPError
 from ocpp.v201 import call
 
 from firmware import __version__
-from firmware.auth.authorizer import CsmsRefused
 from firmware.auth.idtag import IdTagInfo
 from firmware.clock import Clock, iso
 from firmware.config_file import Config
 from firmware.core.confirmations import Confirmations
-from firmware.core.ports import ConnectorReport
 from firmware.core.services import Services
-from firmware.logs import masked
 from firmware.ocpp201 import SUBPROTOCOL, convert
 from firmware.ocpp201.device_model import ITEMS_PER_MESSAGE, DeviceModel, Facts
 from firmware.ocpp201.handlers import HANDLERS
@@ -32,15 +28,12 @@ from firmware.ocpp201.outbound import outbound
 from firmware.ocpp201.peer import Ocpp201Peer, Ocpp201Services
 from firmware.ocpp201.status import StatusReport, StatusReporter
 from firmware.persistence.db import Store
-from firmware.protocol.connection import summary
 from firmware.protocol.peer import Peer
 from firmware.protocol.pump import Outbound
 from firmware.protocol.security import LinkSecurity
 from firmware.protocol.session import Registration, Session, tell
 from firmware.settings import Settings
-from firmware.transactions import metering
 from firmware.transactions.outbox import MessageKind, Outbox
-from hal import MeterError
 
 log = logging.getLogger(__name__)
 
@@ -123,24 +116,9 @@ class Ocpp201Adapter(Session):
 
     async def authorize(self, id_tag: str) -> IdTagInfo | None:
         """Authorize (C01): a card's UID as an ISO14443 IdToken, a token the CSMS started with as the type it gave."""
-        peer = self._peer
-        if peer is None or not self.online:
-            return None
         token = convert.id_token(id_tag, self._token_types.get(id_tag.casefold()))
-        try:
-            conf = await peer.ask(call.Authorize(id_token=token))
-        except (TimeoutError, websockets.ConnectionClosed) as e:
-            log.warning("Authorize got no answer idToken=%s error=%s", masked(id_tag), type(e).__name__)
-            return None
-        except OCPPError as e:  # the CSMS is there and answered: not an offline case
-            raise CsmsRefused(f"{e.code}: {e.description}") from None
-        return convert.id_token_info(conf.id_token_info)
-
-    def connector_changed(self, report: ConnectorReport) -> None:
-        self._reporter.connector_changed(report)
-
-    def _current_statuses(self) -> list[StatusReport]:
-        return self._reporter.current()
+        return await self._authorized(id_tag, call.Authorize(id_token=token),
+                                      lambda conf: convert.id_token_info(conf.id_token_info))
 
     def _boot_request(self, reason: str) -> call.BootNotification:
         """BootNotification (B01): the charging station's model, vendor, serial number and firmware version."""
@@ -213,28 +191,13 @@ class Ocpp201Adapter(Session):
                 status, request_id = services.diagnostics.log_status()
                 await tell(peer, call.LogStatusNotification(status=status, request_id=request_id))
             case "SignChargingStationCertificate":
-                csr = services.certificates.signing_request()
-                if csr is None:
-                    log.warning("certificate signing request not sent: set OrganizationName first (the subject's O)")
-                    return
-                conf = await tell(peer, call.SignCertificate(csr=csr, certificate_type="ChargingStationCertificate"))
-                log.info("certificate signing request sent status=%s", None if conf is None else conf.status)
-
-    async def _read(self, connector: Any) -> dict[str, Any] | None:
-        """The connector's meter read now as a sample of TxUpdatedMeasurands, context Trigger (None: logged)."""
-        try:
-            reading = await connector.read_meter()
-        except MeterError as e:
-            log.warning("triggered meter reading failed evse=%d error=%s", connector.id, summary(e))
-            return None
-        value = metering.sample(reading, self._settings.csl("sampled_measurands"), metering.ReadingContext.TRIGGER,
-                                iso(self._clock.now()))
-        return value if value["sampledValue"] else None
+                await self._sign_certificate(
+                    peer, lambda csr: call.SignCertificate(csr=csr, certificate_type="ChargingStationCertificate"))
 
     async def _meter_values_now(self, peer: Peer, evse_id: int | None) -> None:
         connectors = self._services.charge_point.connectors
         for number in sorted(connectors) if evse_id is None else [evse_id]:
-            if number in connectors and (value := await self._read(connectors[number])) is not None:
+            if number in connectors and (value := await self._sample_now(connectors[number])) is not None:
                 await tell(peer, call.MeterValues(evse_id=number, meter_value=[convert.meter_value(value)]))
 
     async def _transaction_events_now(self, evse_id: int | None) -> None:
@@ -242,6 +205,6 @@ class Ocpp201Adapter(Session):
         for number in sorted(connectors) if evse_id is None else [evse_id]:
             connector = connectors.get(number)
             tx = connector.tx if connector is not None else None
-            if tx is not None and (value := await self._read(connector)) is not None:
+            if tx is not None and (value := await self._sample_now(connector)) is not None:
                 with self._store.atomic():
                     self._outbox.put(MessageKind.METER_VALUES, tx.ref, {"connector": number, "values": [value]})

@@ -13,23 +13,30 @@ never the conversation.
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from enum import StrEnum
 from typing import Any, Protocol
 
 import websockets
 from ocpp.exceptions import OCPPError
 
-from firmware.clock import Clock
+from firmware.auth.authorizer import CsmsRefused
+from firmware.auth.idtag import IdTagInfo
+from firmware.clock import Clock, iso
 from firmware.config_file import Config
 from firmware.core.confirmations import Confirmations
+from firmware.core.connector import Connector
+from firmware.core.ports import ConnectorReport
 from firmware.core.services import Services
+from firmware.logs import masked
 from firmware.protocol.connection import Connection, reconnect_delay, summary
 from firmware.protocol.peer import Peer
 from firmware.protocol.pump import Outbound, Pump
 from firmware.protocol.security import LinkSecurity
 from firmware.settings import Settings
+from firmware.transactions import metering
 from firmware.transactions.outbox import Outbox, OutboxMessage
+from hal import MeterError
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +59,22 @@ class Queued(Protocol):
     def queued_after(self) -> int: ...
 
 
+class Reporter(Protocol):
+    """A version's status reporter: the core's reports in, the version's statuses out (through `_status_ready`)."""
+
+    def connector_changed(self, report: ConnectorReport) -> None: ...
+
+    def current(self) -> list[Any]: ...
+
+
 class Session:
     """The version-independent part of an adapter; the core's `StatusPort` and the link's port.
 
-    A subclass gives `_peer` (its conversation), `_services_for`, `_outbound`, `_boot_request`, `_heartbeat_request`,
-    `_status_request`, `_current_statuses` and `_triggered`; and calls `_status_ready(report)` for each status its
-    reporter decides to send."""
+    A subclass gives `_peer_for` (its conversation), `_services_for`, `_outbound`, `_boot_request`,
+    `_heartbeat_request`, `_status_request` and `_triggered`, and sets `_reporter`, which calls `_status_ready(report)`
+    for each status it decides to send."""
+
+    _reporter: Reporter
 
     def __init__(self, config: Config, settings: Settings, outbox: Outbox, clock: Clock, subprotocol: str,
                  security: LinkSecurity | None = None) -> None:
@@ -110,7 +127,7 @@ class Session:
 
     def _current_statuses(self) -> Iterable[Any]:
         """The status of every connector now (resent after a reconnect)."""
-        raise NotImplementedError
+        return self._reporter.current()
 
     async def _triggered(self, peer: Peer, message: str, target: Any) -> None:
         """Send `message` because the CSMS asked."""
@@ -147,6 +164,10 @@ class Session:
     @property
     def online(self) -> bool:
         return self._peer is not None and self.registration is Registration.ACCEPTED
+
+    def connector_changed(self, report: ConnectorReport) -> None:
+        """The core's `StatusPort`: the version's reporter decides what the CSMS hears, and when."""
+        self._reporter.connector_changed(report)
 
     def _status_ready(self, report: Queued) -> None:
         """A status is never stored: sent now if online, and the current ones after a reconnect."""
@@ -319,6 +340,52 @@ class Session:
                 self._status_ready(report)
             else:
                 await tell(peer, self._status_request(report))
+
+
+    # --- what both versions send alike ---------------------------------------------------------------
+
+    async def _authorized(self, id_tag: str, request: Any, info: Callable[[Any], IdTagInfo]) -> IdTagInfo | None:
+        """Authorize (1.6 §4.1, 2.0.1 C01) through `request`; `info(answer)` reads the answer. None when offline or
+        unanswered (the offline rules apply); CsmsRefused for a CALLERROR or an answer breaking the schema: the CSMS
+        is there and answered, so it is not an offline case (1.6 §3.5)."""
+        peer = self._peer
+        if peer is None or not self.online:
+            return None
+        try:
+            conf = await peer.ask(request)
+        except (TimeoutError, websockets.ConnectionClosed) as e:
+            log.warning("Authorize got no answer idTag=%s error=%s", masked(id_tag), type(e).__name__)
+            return None
+        except OCPPError as e:
+            raise CsmsRefused(f"{e.code}: {e.description}") from None
+        return info(conf)
+
+    async def _sample_now(self, connector: Connector) -> dict[str, Any] | None:
+        """The connector's meter read now as a sample of the sampled measurands (1.6 MeterValuesSampledData, 2.0.1
+        TxUpdatedMeasurands), context Trigger; None (logged) when the meter fails or there is nothing to report."""
+        try:
+            reading = await connector.read_meter()
+        except MeterError as e:
+            log.warning("triggered meter reading not sent connector=%d error=%s", connector.id, summary(e))
+            return None
+        measurands = self._settings.csl("sampled_measurands")
+        value = metering.sample(reading, measurands, metering.ReadingContext.TRIGGER, iso(self._clock.now()))
+        if not value["sampledValue"]:  # the schemas want at least one
+            log.warning("triggered meter reading not sent, nothing to report connector=%d measurands=%s",
+                        connector.id, ",".join(measurands) or "none")
+            return None
+        return value
+
+    async def _sign_certificate(self, peer: Peer, request: Callable[[str], Any]) -> None:
+        """SignCertificate (1.6 Security Whitepaper ed. 3 A02/A03, 2.0.1 A02): a new key pair made here, `request(csr)`
+        to the CSMS, which answers with CertificateSigned later."""
+        csr = self._services.certificates.signing_request()
+        if csr is None:
+            log.warning("certificate signing request not sent: set CpoName first (2.0.1: OrganizationName); it goes "
+                        "in the subject")
+            return
+        conf = await tell(peer, request(csr))
+        log.info("certificate signing request sent status=%s", None if conf is None else conf.status)
 
 
 async def tell(peer: Peer, request: object) -> Any:
