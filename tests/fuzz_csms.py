@@ -112,10 +112,11 @@ SILENCE = object()
 
 # --- payload pool from the 1.6 schemas ------------------------------------------------------------
 
-def schema(name: str) -> dict[str, Any]:
-    """The `ocpp` library's 1.6 JSON schema `name` (e.g. "Reset", "HeartbeatResponse"), its local
-    `#/definitions/...` references inlined (hypothesis-jsonschema cannot resolve them under a urn: `$id`)."""
-    loaded = json.loads((SCHEMAS / f"{name}.json").read_text())
+def schema(name: str, directory: Path = SCHEMAS) -> dict[str, Any]:
+    """The `ocpp` library's JSON schema `name` (e.g. "Reset", "HeartbeatResponse"; `directory`: another version's
+    schemas), its local `#/definitions/...` references inlined (hypothesis-jsonschema cannot resolve them under a
+    urn: `$id`)."""
+    loaded = json.loads((directory / f"{name}.json").read_text(encoding="utf-8-sig"))
     definitions = loaded.pop("definitions", {})
 
     def inline(node: Any) -> Any:

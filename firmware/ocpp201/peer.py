@@ -16,7 +16,6 @@ from firmware.core.services import Services
 from firmware.ocpp201.device_model import DeviceModel
 from firmware.ocpp201.errors import RpcFrameworkError, described, ocpp201_error
 from firmware.protocol.peer import Link, Peer, Triggers
-from firmware.protocol.registry import Handler
 
 
 class Reports(Protocol):
@@ -65,7 +64,8 @@ class Ocpp201Peer(Peer):
     def malformed(self, cause: str) -> OCPPError:
         return RpcFrameworkError(details={"cause": cause})
 
-    def _carry_out(self, handler: Handler, msg: Call, *args: Any, **payload: Any) -> Any:
+    def request_fields(self, payload: dict[str, Any]) -> dict[str, Any]:
         """customData (any request's vendor extension, 2.0.1 Part 2 §2.1) means nothing to evsed: dropped."""
-        payload.pop("custom_data", None)
-        return super()._carry_out(handler, msg, *args, **payload)
+        fields = super().request_fields(payload)
+        fields.pop("custom_data", None)
+        return fields

@@ -92,6 +92,10 @@ class Peer(LibraryChargePoint):
         """The error for a frame that is not OCPP-J but whose message id can be read."""
         return FormatViolationError(details={"cause": cause})
 
+    def request_fields(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A checked request's fields as its handler (and `then`) take them: snake_case keyword arguments."""
+        return camel_to_snake_case(payload)
+
     def fast_schema_error(self, msg: Call) -> OCPPError | None:
         """The compiled schema's verdict on a `fast_schema` handler's request (None: valid)."""
         raise NotImplementedError(f"no compiled schemas for OCPP {self._ocpp_version}")
@@ -145,7 +149,7 @@ class Peer(LibraryChargePoint):
             log.info("%s answered status=%s took_ms=%.1f", msg.action, payload.get("status"),
                      1000 * (time.perf_counter() - received))
         if handler.then is not None:
-            handler.then(self._services, answer, **camel_to_snake_case(msg.payload))
+            handler.then(self._services, answer, **self.request_fields(msg.payload))
 
     async def _answer(self, msg: Call, handler: Handler) -> tuple[Any, dict[str, Any]]:
         """The handler's answer and its payload. A `fast_schema` handler's request is checked by a compiled
@@ -156,7 +160,7 @@ class Peer(LibraryChargePoint):
             answer = self._refusal(handler) or self._carry_out(handler, msg, msg.payload)
         else:
             await _validated(msg, self._ocpp_version)
-            answer = self._refusal(handler) or self._carry_out(handler, msg, **camel_to_snake_case(msg.payload))
+            answer = self._refusal(handler) or self._carry_out(handler, msg, **self.request_fields(msg.payload))
         return answer, snake_to_camel_case(remove_nones(serialize_as_dict(answer)))
 
     def _carry_out(self, handler: Handler, msg: Call, *args: Any, **payload: Any) -> Any:

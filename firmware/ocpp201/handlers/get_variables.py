@@ -16,8 +16,7 @@ from firmware.ocpp201.device_model import ITEMS_PER_MESSAGE, get_variable
 from firmware.ocpp201.peer import Ocpp201Services
 
 
-def handle(services: Ocpp201Services, get_variable_data: list[dict[str, Any]],
-           custom_data: dict[str, Any] | None = None) -> call_result.GetVariables:
+def handle(services: Ocpp201Services, get_variable_data: list[dict[str, Any]]) -> call_result.GetVariables:
     model = services.device_model
     assert model is not None, "the 2.0.1 adapter's services carry its device model"
     if len(get_variable_data) > ITEMS_PER_MESSAGE:
