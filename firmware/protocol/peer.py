@@ -149,7 +149,10 @@ class Peer(LibraryChargePoint):
             log.info("%s answered status=%s took_ms=%.1f", msg.action, payload.get("status"),
                      1000 * (time.perf_counter() - received))
         if handler.then is not None:
-            handler.then(self._services, answer, **self.request_fields(msg.payload))
+            try:
+                handler.then(self._services, answer, **self.request_fields(msg.payload))
+            except Exception as e:  # the answer is out; a fault in what follows it costs a log line, not the link
+                log.error("follow-up failed action=%s id=%s error=%s", msg.action, msg.unique_id[:40], summary(e))
 
     async def _answer(self, msg: Call, handler: Handler) -> tuple[Any, dict[str, Any]]:
         """The handler's answer and its payload. A `fast_schema` handler's request is checked by a compiled

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ocpp.v16 import call_result
 
 from firmware.auth.local_list import ListUpdate, UpdateStatus, UpdateType
 from firmware.clock import Clock, Trust
@@ -33,6 +34,7 @@ from firmware.ocpp16.handlers import (
 )
 from firmware.ocpp16.peer import Ocpp16Peer
 from firmware.persistence.db import Store
+from firmware.protocol.registry import Handler, Registry
 from firmware.settings import Settings
 from firmware.transactions.outbox import Outbox
 
@@ -230,3 +232,18 @@ def test_supported_feature_profiles_come_from_the_registered_handlers(tmp_path, 
                                                   "SmartCharging,FirmwareManagement"}]
     assert HANDLERS.profiles() == ["Core", "LocalAuthListManagement", "RemoteTrigger", "Reservation", "SmartCharging",
                                    "FirmwareManagement", "Security"], "the Security extension is no feature profile"
+
+
+async def test_a_fault_after_the_answer_costs_a_log_line_not_the_link(services, caplog):
+    """A handler's `then` runs once the answer is written; if it fails, the conversation goes on (the 2.0.1 fuzz
+    found one that could)."""
+    def then(*_: Any, **__: Any) -> None:
+        raise TypeError("then() broke")
+
+    registry = Registry([Handler("GetLocalListVersion", lambda s: call_result.GetLocalListVersion(list_version=3),
+                                 "Core", then=then)])
+    wire = Wire()
+    peer = Ocpp16Peer("CP", wire, registry, services, lambda: True, response_timeout=1)
+    await peer.route_message(json.dumps([2, "t1", "GetLocalListVersion", {}]))
+    assert wire.sent == [[3, "t1", {"listVersion": 3}]]
+    assert "follow-up failed action=GetLocalListVersion" in caplog.text and "then() broke" in caplog.text
