@@ -14,6 +14,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.11",
     packages=find_packages(include=["firmware", "firmware.*", "hal", "hal.*", "drivers", "drivers.*"]),
+    package_data={"firmware.demo": ["web/*.html", "web/*.css", "web/*.js"]},
     data_files=[("share/evsed/config", ["config/evsed.toml"]),
                 ("share/evsed/meters", sorted(glob.glob("config/meters/*.toml")))],
     install_requires=[
@@ -50,6 +51,8 @@ setup(
                  # property and fuzz tests: random event sequences, and frames drawn from the 1.6 JSON schemas
                  "hypothesis==6.170.0", "hypothesis-jsonschema==0.23.1",
                  "pyftpdlib==2.2.0", "cryptography==48.0.0",  # the file transfers' FTP peer; TLS certificates
+                 # the QR driver page in headless Chromium (Debian's chromium and chromium-driver)
+                 "selenium==4.50.0",
                  # the suite runs on both cores, one test file per worker (most of its time is waiting)
                  "pytest-xdist==3.8.0"],
     },

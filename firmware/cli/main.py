@@ -51,7 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
         fault.add_argument("device", choices=["meter", "weld", "reader"])
         fault.add_argument("connector", type=int, metavar="N")
 
-    commands.add_parser("demo", help="run the whole story on one machine: local CSMS, simulated charger")
+    demo = commands.add_parser("demo", help="run the whole story on one machine: local CSMS, simulated charger")
+    demo.add_argument("--serve", action="store_true", help="keep running, with the QR flow's driver pages on "
+                                                           "127.0.0.1 (the URLs and QR codes are printed)")
+    demo.add_argument("--port", type=int, default=8080, help="--serve: the pages' port (0: any free one)")
+    demo.add_argument("--connection-timeout", type=int, default=60, metavar="S",
+                      help="--serve: how long a started session waits for the plug (the charger's ConnectionTimeOut)")
+    demo.add_argument("--price", type=float, default=0.40, help="--serve: the demo tariff, per kWh")
+    demo.add_argument("--state-dir", type=Path, help="--serve: keep the charger's state there (default: temporary)")
 
     _config_arg(commands.add_parser("status", help="what the running daemon is doing: link, connectors, faults, "
                                                    "queue"))
@@ -201,8 +208,14 @@ def _qr(args: argparse.Namespace, config: Config) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "demo":
-        from firmware.demo.story import run_demo
+        from firmware.demo.story import run_demo, serve_demo
 
+        if args.serve:
+            problem = _serve_problem(args)
+            if problem is not None:
+                print(f"evsed demo: {problem}", file=sys.stderr)
+                return EXIT_CONFIG
+            return serve_demo(args.port, args.connection_timeout, args.price, args.state_dir)
         return run_demo()
     if args.command == "provision":
         from firmware.cli import provision
@@ -222,6 +235,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "qr":
         return _qr(args, config)
     return _check(args.config, config)
+
+
+def _serve_problem(args: argparse.Namespace) -> str | None:
+    """Why `evsed demo --serve`'s options cannot be used, or None."""
+    if not 0 <= args.port <= 65535:
+        return "--port must be between 0 and 65535"
+    if not 1 <= args.connection_timeout <= 3600:
+        return "--connection-timeout must be between 1 and 3600 seconds (the charger's ConnectionTimeOut range)"
+    if not 0 < args.price <= 100:
+        return "--price must be more than 0 and at most 100 per kWh"
+    return None
 
 
 def _check(path: Path, config: Config) -> int:

@@ -1,4 +1,5 @@
-"""`evsed demo`: the whole story on one machine, printed as a timeline.
+"""`evsed demo`: the whole story on one machine, printed as a timeline; `evsed demo --serve`: the QR backend's driver
+pages with a simulated charger, until stopped.
 
 A local CSMS (the loopback CSMS, accepting everything), the daemon on simulated hardware, a card tap
 on connector 1 and a QR-code remote start on connector 2, driven through the control socket exactly
@@ -8,18 +9,22 @@ as `evsed sim` drives it.
 import asyncio
 import logging
 import secrets
+import signal
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+import segno
 from ocpp.v16 import call
 
 from firmware.app import App
 from firmware.config_file import parse_config
 from firmware.daemon.control_socket import request
 from firmware.demo.loopback_csms import LoopbackCsms, Received, sim_config_text
+from firmware.demo.qr_backend import QrBackend, Tariff
+from firmware.demo.qr_server import QrServer
 from firmware.logs import setup_logging
 
 CARD = "04A2B3C4D5E6F7"
@@ -123,6 +128,61 @@ async def _demo(tl: Timeline, workdir: Path) -> None:
         app.stop()
         await daemon
         await csms.stop()
+
+
+async def _serve(workdir: Path, port: int, connection_timeout_s: int, tariff: Tariff,
+                 ready: asyncio.Event | None = None) -> None:
+    """The demo CSMS with the QR backend's web page, and a simulated two-connector charger, until SIGINT/SIGTERM."""
+    backend: QrBackend | None = None
+    csms = LoopbackCsms(on_message=lambda m: backend.observe(m) if backend else None)
+    url = await csms.start()
+    config_path = workdir / "evsed.toml"
+    config_path.write_text(sim_config_text(url, workdir / "evsed.db", "CP_DEMO", ocpp={
+        "MeterValueSampleInterval": 1, "ConnectionTimeOut": connection_timeout_s,
+        "MeterValuesSampledData": "Energy.Active.Import.Register,Power.Active.Import"}))
+    config = parse_config(config_path.read_text(), str(config_path))
+    backend = QrBackend(csms, {"CP_DEMO": config.charge_point.connectors}, tariff, connection_timeout_s + 1)
+    server = QrServer(backend)
+    await server.start(port)
+    app = App(config)
+    daemon = asyncio.create_task(app.run())
+    try:
+        async with asyncio.timeout(STEP_TIMEOUT_S):
+            await csms.wait_for("StatusNotification", where=lambda p: p["connectorId"] == 2)
+        print(f"evsed demo: charger CP_DEMO on simulated hardware, CSMS {url}, driver pages on 127.0.0.1:{server.port}")
+        for n in range(1, config.charge_point.connectors + 1):
+            page = server.page_url("CP_DEMO", n)
+            print(f"\nconnector {n}: {page}")
+            segno.make_qr(page).terminal(compact=True)
+        print(f"\nplug an EV in:  evsed sim -c {config_path} plug N   (unplug N, state)")
+        print(f"the stickers:   evsed qr -c {config_path} --base-url http://127.0.0.1:{server.port}/ev")
+        print("Ctrl-C ends the demo", flush=True)
+        if ready is not None:
+            ready.set()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+    finally:
+        app.stop()
+        await daemon
+        await server.stop()
+        await csms.stop()
+
+
+def serve_demo(port: int, connection_timeout_s: int, price_per_kwh: float, state_dir: Path | None) -> int:
+    """`evsed demo --serve`: see `_serve`; `state_dir`: where the charger keeps its state (default: a temporary
+    directory, removed at the end)."""
+    setup_logging("warning")
+    tariff = Tariff(price_per_kwh=price_per_kwh)
+    if state_dir is not None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        asyncio.run(_serve(state_dir, port, connection_timeout_s, tariff))
+        return 0
+    with tempfile.TemporaryDirectory(prefix="evsed-demo-") as workdir:
+        asyncio.run(_serve(Path(workdir), port, connection_timeout_s, tariff))
+    return 0
 
 
 def run_demo() -> int:
