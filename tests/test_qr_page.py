@@ -144,6 +144,9 @@ async def test_scan_start_charge_stop_and_read_the_receipt(demo, browser, tmp_pa
     energy = float(re.search(r"Energy: ([0-9.]+) kWh", receipt).group(1))
     assert energy > 0
     link = browser.find_element("id", "receipt-download").get_attribute("href")
+    with await asyncio.to_thread(urllib.request.urlopen, link, timeout=5) as download:
+        assert download.headers["Content-Disposition"].startswith("attachment")
+        assert download.read().decode() == receipt + "\n", "the file is the receipt the page shows"
     id_tag = link.rsplit("=", 1)[1]
     assert re.fullmatch(r"QR[0-9A-F]{16}", id_tag), "a fresh idTag of at most 20 characters"
     state = await sim(served["socket"], cmd="state")

@@ -19,7 +19,7 @@ from typing import Any
 
 from ocpp.v16 import call
 
-from firmware.clock import iso, parse_time, utc_now
+from firmware.clock import parse_time
 from firmware.demo.loopback_csms import LoopbackCsms, Received
 
 log = logging.getLogger(__name__)
@@ -221,7 +221,8 @@ class QrBackend:
     # --- the receipt ------------------------------------------------------------------------------------
 
     def receipt(self, id_tag: str) -> str | None:
-        """The receipt of a finished session, as a text file (None: no such finished session)."""
+        """The receipt of a finished session, as a text file, the same each time it is asked for (None: no such
+        finished session)."""
         session = self.sessions.get(id_tag)
         if session is None or session.state != "done" or session.started_at is None:
             return None
@@ -232,7 +233,7 @@ class QrBackend:
                  f"Energy: {session.energy_wh / 1000:.3f} kWh",
                  f"Price: {self.tariff.price_per_kwh:.2f} {self.tariff.currency}/kWh",
                  f"Cost: {session.cost:.2f} {self.tariff.currency} (budget {session.budget:.2f})",
-                 f"Ended: {session.reason}", f"Issued: {iso(utc_now())}"]
+                 f"Ended: {session.reason}"]
         return "\n".join(lines) + "\n"
 
 
