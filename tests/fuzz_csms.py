@@ -140,30 +140,32 @@ class Pool:
     responses: dict[str, list[Any]]
 
 
-def build_pool(seed: int, per_action: int) -> Pool:
-    """`per_action` schema-valid payloads per action, drawn by hypothesis-jsonschema in a seeded run (no
-    database, generation phase only): the same seed gives the same pool."""
+def drawn(schema_: dict[str, Any], seed: int, count: int) -> list[Any]:
+    """`count` values valid for `schema_`, drawn by hypothesis-jsonschema in a seeded run (no database, generation
+    phase only): the same seed gives the same values."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed
     from hypothesis import strategies as st
     from hypothesis_jsonschema import from_schema
 
+    values: list[Any] = []
+    strategy = from_schema(schema_)
 
-    def draw(name: str) -> list[Any]:
-        drawn: list[Any] = []
-        strategy = from_schema(schema(name))
+    @hypothesis_seed(seed)
+    @settings(max_examples=count, database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def collect(data: st.DataObject) -> None:
+        values.append(data.draw(strategy))
 
-        @hypothesis_seed(seed)
-        @settings(max_examples=per_action, database=None, deadline=None, phases=[Phase.generate],
-                  suppress_health_check=list(HealthCheck))
-        @given(st.data())
-        def collect(data: st.DataObject) -> None:
-            drawn.append(data.draw(strategy))
+    collect()
+    return values
 
-        collect()
-        return drawn
 
-    return Pool({a: draw(a) for a in CSMS_ACTIONS}, {a: draw(f"{a}Response") for a in CHARGER_ACTIONS})
+def build_pool(seed: int, per_action: int) -> Pool:
+    """`per_action` schema-valid payloads per action (`drawn`): the same seed gives the same pool."""
+    return Pool({a: drawn(schema(a), seed, per_action) for a in CSMS_ACTIONS},
+                {a: drawn(schema(f"{a}Response"), seed, per_action) for a in CHARGER_ACTIONS})
 
 
 def _valid(message_type: int, action: str, payload: Any) -> bool:

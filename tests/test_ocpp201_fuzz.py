@@ -19,7 +19,7 @@ import ocpp
 from firmware.ocpp201.errors import DESCRIPTIONS
 from firmware.ocpp201.handlers import HANDLERS
 from tests.conftest import CHARGE_POINT
-from tests.fuzz_csms import schema
+from tests.fuzz_csms import drawn, schema
 
 CSMS_PROTOCOL = "ocpp2.0.1"
 SCHEMAS = Path(ocpp.__file__).parent / "v201" / "schemas"
@@ -33,26 +33,8 @@ PER_ACTION = 6
 
 def pool() -> dict[str, list[dict[str, Any]]]:
     """`PER_ACTION` schema-valid requests per action, the same for the same seed."""
-    from hypothesis import HealthCheck, Phase, given, settings
-    from hypothesis import seed as hypothesis_seed
-    from hypothesis import strategies as st
-    from hypothesis_jsonschema import from_schema
-
-    def draw(action: str) -> list[dict[str, Any]]:
-        drawn: list[dict[str, Any]] = []
-        strategy = from_schema(schema(f"{action}Request", SCHEMAS))
-
-        @hypothesis_seed(SEED)
-        @settings(max_examples=PER_ACTION, database=None, deadline=None, phases=[Phase.generate],
-                  suppress_health_check=list(HealthCheck))
-        @given(st.data())
-        def collect(data: st.DataObject) -> None:
-            drawn.append(data.draw(strategy))
-
-        collect()
-        return drawn
-
-    return {h.action: draw(h.action) for h in HANDLERS if h.action not in LEFT_OUT}
+    return {h.action: drawn(schema(f"{h.action}Request", SCHEMAS), SEED, PER_ACTION)
+            for h in HANDLERS if h.action not in LEFT_OUT}
 
 
 def mutated(rng: random.Random, payload: dict[str, Any]) -> dict[str, Any]:
