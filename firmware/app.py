@@ -17,7 +17,7 @@ from firmware.core.chargepoint import ChargePoint
 from firmware.core.confirmations import Confirmations
 from firmware.core.connector import Connector
 from firmware.core.lifecycle import Lifecycle
-from firmware.core.recovery import RESUMABLE, close_interrupted, stop_reason_after_restart
+from firmware.core.recovery import RESUMABLE, close_interrupted, restart_cause, stop_reason_after_restart
 from firmware.core.reservations import Reservations
 from firmware.core.safety import EnergyGate
 from firmware.core.services import Services
@@ -150,7 +150,8 @@ class App:
             self.security_events.record(STARTUP)
             if reason in (StopReason.SOFT_RESET, StopReason.HARD_RESET):  # back from the CSMS's Reset
                 self.security_events.record(RESET, f"{reason} reset")
-                self.adapter.boot_reason = "RemoteReset"
+            if (cause := restart_cause(self.store)) is not None:  # 2.0.1's BootNotification says why
+                self.adapter.boot_reason = cause.value
             self.systemd.ready(f"running, CSMS {self.adapter.url}")
             log.info("evsed running charge_point=%s connectors=%d backend=%s", self.config.charge_point.id,
                      self.config.charge_point.connectors, self.config.hardware.backend)

@@ -400,7 +400,7 @@ async def test_a_token_of_the_same_group_stops_the_session(csms, start201):
 
 async def test_reservations_and_an_on_idle_reset(csms, start201):
     """H01/H02: an EVSE reserved shows Reserved and is Available again once cancelled. B12: Reset OnIdle while a
-    transaction runs is Scheduled; the station restarts when it ends (BootNotification reason RemoteReset)."""
+    transaction runs is Scheduled; the station restarts when it ends (BootNotification reason ScheduledReset)."""
     charger = await start201()
     reserve = call.ReserveNow(id=12, expiry_date_time="2099-01-01T00:00:00Z",
                               id_token={"id_token": LISTED, "type": "ISO14443"}, evse_id=2)
@@ -419,4 +419,4 @@ async def test_reservations_and_an_on_idle_reset(csms, start201):
     end = await ended(csms, mark)
     assert end["transactionInfo"]["stoppedReason"] == "Local"
     boot = await csms.wait_for("BootNotification", after=mark, within=STARTUP_S)
-    assert boot.payload["reason"] == "RemoteReset"
+    assert boot.payload["reason"] == "ScheduledReset"

@@ -19,12 +19,14 @@ CSMS_PROTOCOL = "ocpp2.0.1"
 FIRMWARE = b"evsed firmware image\n" * 1000
 
 
-def installer(tmp_path: Path) -> list[str]:
-    """An install command that records the sha256 of the file it got and succeeds."""
+def installer(tmp_path: Path, exit_status: int = 0) -> list[str]:
+    """An install command that records the sha256 of the file it got and exits with `exit_status` (10: Installed, then
+    restart evsed)."""
     script = tmp_path / "install.py"
     script.write_text("import hashlib, pathlib, sys\n"
                       f"pathlib.Path({str(tmp_path / 'installed.txt')!r}).write_text("
-                      "hashlib.sha256(pathlib.Path(sys.argv[1]).read_bytes()).hexdigest())\n")
+                      "hashlib.sha256(pathlib.Path(sys.argv[1]).read_bytes()).hexdigest())\n"
+                      f"sys.exit({exit_status})\n")
     return [sys.executable, str(script)]
 
 
@@ -97,3 +99,19 @@ async def test_certificates_install_list_and_delete(csms, start201):
     delete = call.DeleteCertificate(certificate_hash_data=entry["certificate_hash_data"])
     assert (await csms.call(CHARGE_POINT, delete)).status == "Accepted"
     assert (await csms.call(CHARGE_POINT, call.GetInstalledCertificateIds())).status == "NotFound"
+
+
+async def test_an_update_that_asks_for_a_restart_boots_with_reason_firmware_update(csms, start201, tmp_path):
+    """L01 with B01: an installer asking for a restart gets one, and the next BootNotification says FirmwareUpdate."""
+    await start201(install_command=installer(tmp_path, exit_status=10))
+    root = tmp_path / "www"
+    root.mkdir()
+    (root / "fw.bin").write_bytes(FIRMWARE)
+    with http_files(root) as http:
+        mark = len(csms.received)
+        request = call.UpdateFirmware(request_id=33, firmware={"location": http.url("fw.bin"),
+                                                                "retrieve_date_time": iso(utc_now())})
+        assert (await csms.call(CHARGE_POINT, request)).status == "Accepted"
+        boot = await csms.wait_for("BootNotification", after=mark, within=30)
+    assert boot.payload["reason"] == "FirmwareUpdate"
+    assert ("Installed", 33) in reported(csms, "FirmwareStatusNotification", mark)

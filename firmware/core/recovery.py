@@ -10,6 +10,7 @@ unless the CSMS refused its idTag in StartTransaction.conf: energy never flows a
 """
 
 import logging
+from enum import StrEnum
 
 from firmware.clock import Clock
 from firmware.core.connector import Connector
@@ -22,6 +23,34 @@ log = logging.getLogger(__name__)
 RESET_META = "reset_in_progress"
 RESUMABLE = (StopReason.REBOOT, StopReason.POWER_LOSS)
 """A Reset.req ends transactions (OCPP 1.6 §5.14) even where resuming is configured."""
+
+
+RESTART_META = "restart_cause"
+
+
+class RestartCause(StrEnum):
+    """Why the daemon restarted itself, spelled as OCPP 2.0.1's BootReasonEnumType (its BootNotification says it;
+    1.6's has no reason)."""
+
+    REMOTE_RESET = "RemoteReset"
+    SCHEDULED_RESET = "ScheduledReset"
+    """A Reset the CSMS asked to wait for the sessions to end (2.0.1 Reset OnIdle)."""
+    FIRMWARE_UPDATE = "FirmwareUpdate"
+
+
+def note_restart(store: Store, cause: RestartCause) -> None:
+    """The daemon is about to restart itself: remember why, for the next start's BootNotification."""
+    with store.atomic():
+        store.set_meta(RESTART_META, cause.value)
+
+
+def restart_cause(store: Store) -> RestartCause | None:
+    """Why the last run restarted itself (None: it did not, e.g. a power cut or a crash); clears the mark."""
+    cause = store.meta(RESTART_META)
+    if cause is not None:
+        with store.atomic() as db:
+            db.execute("DELETE FROM meta WHERE name = ?", [RESTART_META])
+    return RestartCause(cause) if cause in RestartCause._value2member_map_ else None
 
 
 def note_reset(store: Store, reason: StopReason) -> None:

@@ -96,8 +96,8 @@ class Session:
         self._conversation: asyncio.TaskGroup | None = None
         """The tasks of the current connection; triggered messages are sent in one of them."""
         self.boot_reason = "PowerUp"
-        """Why this start's first BootNotification is sent (2.0.1 BootReasonEnumType; the app sets it after a Reset
-        or a firmware update); 1.6 sends none."""
+        """Why this start's first BootNotification is sent (2.0.1 BootReasonEnumType; the app sets it from
+        `core.recovery.restart_cause` after a Reset or a firmware update); 1.6 sends none."""
         self._security = security
         cp = config.charge_point
         self.connection = Connection(config.csms.endpoint(cp.id), config.csms.shown_endpoint(cp.id), subprotocol,

@@ -1,7 +1,8 @@
 """Reset (OCPP 2.0.1 B11, B12): Immediate ends every transaction (stoppedReason ImmediateReset) and restarts at once;
 OnIdle restarts once no transaction runs (Scheduled while one does, B12.FR.01; Accepted when none does). After the
-restart BootNotification's reason is RemoteReset. A reset of one EVSE (evseId) is not supported: Rejected (B11.FR.10
-lets a charging station refuse it). Rejected while the daemon is stopping already.
+restart BootNotification's reason is RemoteReset, or ScheduledReset for one that waited. A reset of one EVSE
+(evseId) is not supported: Rejected (B11.FR.10 lets a charging station refuse it). Rejected while the daemon is
+stopping already.
 """
 
 import asyncio
@@ -31,4 +32,4 @@ def then(services: Ocpp201Services, answer: call_result.Reset, type: str, evse_i
 async def _when_idle(services: Ocpp201Services) -> None:
     while services.charge_point.charging_anywhere:  # noqa: ASYNC110 - the core has no "idle" event to wait on
         await asyncio.sleep(IDLE_CHECK_S)
-    services.lifecycle.reset(hard=False)
+    services.lifecycle.reset(hard=False, scheduled=True)
