@@ -44,7 +44,8 @@ class FakeChargePoint:
     accept: bool = True
     calls: list[tuple[str, Any]] = field(default_factory=list)
 
-    def remote_start(self, connector_id: int | None, id_tag: str, tx_profile: object = None) -> bool:
+    def remote_start(self, connector_id: int | None, id_tag: str, tx_profile: object = None,
+                     origin: object = None) -> bool:
         self.calls.append(("start", (connector_id, id_tag)))
         return self.accept
 

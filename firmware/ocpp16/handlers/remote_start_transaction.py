@@ -6,7 +6,7 @@ could be billed to or stopped by: Rejected.
 A chargingProfile sent along (the QR flow's budget and power cap) becomes the transaction's TxProfile when it
 starts (§5.11: "The ChargingProfilePurpose MUST be TxProfile", with no transactionId yet): a profile that cannot be
 installed (another purpose, a transactionId, beyond §9.4's limits, an unreadable date) Rejects the whole start, so
-nothing is half-applied.
+nothing is half-applied. See `protocol.remote_start`.
 """
 
 from typing import Any
@@ -16,22 +16,15 @@ from ocpp.v16.enums import RemoteStartStopStatus
 
 from firmware.core.services import Services
 from firmware.ocpp16 import convert
+from firmware.protocol.remote_start import remote_start
 
 REJECTED = call_result.RemoteStartTransaction(status=RemoteStartStopStatus.rejected)
 
 
 def handle(services: Services, id_tag: str, connector_id: int | None = None,
            charging_profile: dict[str, Any] | None = None) -> call_result.RemoteStartTransaction:
-    if not id_tag.strip():
-        return REJECTED
-    profile = None
-    if charging_profile is not None:
-        try:
-            profile = convert.charging_profile(connector_id or 0, charging_profile)  # bound where it starts
-        except ValueError:
-            return REJECTED
-        if services.smart_charging.tx_profile_problem(profile) is not None:
-            return REJECTED
-    if services.charge_point.remote_start(connector_id, id_tag, profile):
+    profile = None if charging_profile is None else lambda: convert.charging_profile(connector_id or 0,
+                                                                                       charging_profile)
+    if remote_start(services, connector_id, id_tag, profile):  # a profile is bound where it starts
         return call_result.RemoteStartTransaction(status=RemoteStartStopStatus.accepted)
     return REJECTED
