@@ -73,3 +73,10 @@ def ocpp201_error(call: Call, error: OCPPError) -> OCPPError:
     if isinstance(error, FormatViolationError | ProtocolError | TypeConstraintViolationError):
         return VIOLATIONS.schema_error(call) or error
     return error
+
+
+def at_most_items(items: list[object], limit: int, variable: str) -> None:
+    """A request naming more items than DeviceDataCtrlr's `variable` allows (ItemsPerMessage) is answered with the
+    CALLERROR OccurrenceConstraintViolation (B06.FR.16; 2.0.1 spells it with two r, 1.6 with one)."""
+    if len(items) > limit:
+        raise OccurrenceConstraintViolationError(details={"cause": f"{len(items)} items, at most {limit} ({variable})"})

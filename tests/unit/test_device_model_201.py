@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from ocpp.charge_point import camel_to_snake_case, remove_nones, serialize_as_dict, snake_to_camel_case
-from ocpp.exceptions import OccurenceConstraintViolationError
+from ocpp.exceptions import OccurrenceConstraintViolationError
 from ocpp.messages import Call, CallResult, validate_payload
 from ocpp.v201 import call
 
@@ -456,7 +456,7 @@ def test_more_items_than_items_per_message_is_an_occurrence_constraint_violation
     assert len(getattr(handler.handle(services, **{field_name: [item] * limit}), field_name.replace("data", "result")))\
         == limit
     services.device_model.settings.change("heartbeat_interval_s", 300)
-    with pytest.raises(OccurenceConstraintViolationError):
+    with pytest.raises(OccurrenceConstraintViolationError):  # 2.0.1's spelling (1.6's has one r)
         handler.handle(services, **{field_name: [item] * (limit + 1)})
     assert services.device_model.settings["heartbeat_interval_s"] == 300, "nothing of a refused request is set"
 

@@ -2,26 +2,24 @@
 value, or UnknownComponent, UnknownVariable, NotSupportedAttributeType, Rejected (WriteOnly); see
 `device_model.get_variable`.
 
-A request of more than ItemsPerMessage(GetVariables) items is answered with the CALLERROR OccurenceConstraintViolation
-(B06.FR.16; OCPP-J 2.0.1 keeps 1.6's spelling). Its BytesPerMessage is the link's largest frame, which the link
+A request of more than ItemsPerMessage(GetVariables) items is answered with the CALLERROR OccurrenceConstraintViolation
+(B06.FR.16; `errors.at_most_items`). Its BytesPerMessage is the link's largest frame, which the link
 enforces.
 """
 
 from typing import Any
 
-from ocpp.exceptions import OccurenceConstraintViolationError
 from ocpp.v201 import call_result
 
 from firmware.ocpp201.device_model import ITEMS_PER_MESSAGE, get_variable
+from firmware.ocpp201.errors import at_most_items
 from firmware.ocpp201.peer import Ocpp201Services
 
 
 def handle(services: Ocpp201Services, get_variable_data: list[dict[str, Any]]) -> call_result.GetVariables:
     model = services.device_model
     assert model is not None, "the 2.0.1 adapter's services carry its device model"
-    if len(get_variable_data) > ITEMS_PER_MESSAGE:
-        raise OccurenceConstraintViolationError(
-            details={"cause": f"{len(get_variable_data)} items, at most {ITEMS_PER_MESSAGE} (ItemsPerMessage)"})
+    at_most_items(get_variable_data, ITEMS_PER_MESSAGE, "ItemsPerMessage(GetVariables)")
     return call_result.GetVariables(get_variable_result=[
         get_variable(model, item["component"], item["variable"], item.get("attribute_type"))
         for item in get_variable_data])
