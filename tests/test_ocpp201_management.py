@@ -6,6 +6,7 @@ import hashlib
 import sys
 from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives import serialization
 from ocpp.v201 import call
 
@@ -30,20 +31,31 @@ def installer(tmp_path: Path, exit_status: int = 0) -> list[str]:
     return [sys.executable, str(script)]
 
 
+@pytest.fixture
+def served(tmp_path) -> Path:
+    """A folder an HTTP server will serve, holding the firmware file `fw.bin`."""
+    root = tmp_path / "www"
+    root.mkdir()
+    (root / "fw.bin").write_bytes(FIRMWARE)
+    return root
+
+
+async def update(csms, location: str, request_id: int) -> None:
+    """UpdateFirmware of `location`, to be retrieved now; Accepted."""
+    request = call.UpdateFirmware(request_id=request_id, firmware={"location": location,
+                                                                    "retrieve_date_time": iso(utc_now())})
+    assert (await csms.call(CHARGE_POINT, request)).status == "Accepted"
+
+
 def reported(csms, action: str, after: int = 0) -> list[tuple[str, int | None]]:
     return [(m.payload["status"], m.payload.get("requestId")) for m in csms.received[after:] if m.action == action]
 
 
-async def test_update_firmware_reports_each_step_with_its_request_id(csms, start201, tmp_path):
+async def test_update_firmware_reports_each_step_with_its_request_id(csms, start201, tmp_path, served):
     await start201(install_command=installer(tmp_path))
-    root = tmp_path / "www"
-    root.mkdir()
-    (root / "fw.bin").write_bytes(FIRMWARE)
-    with http_files(root) as http:
+    with http_files(served) as http:
         mark = len(csms.received)
-        request = call.UpdateFirmware(request_id=31, firmware={"location": http.url("fw.bin"),
-                                                                "retrieve_date_time": iso(utc_now())})
-        assert (await csms.call(CHARGE_POINT, request)).status == "Accepted"
+        await update(csms, http.url("fw.bin"), 31)
         await csms.wait_for("FirmwareStatusNotification", after=mark, within=20,
                             where=lambda p: p["status"] == "Installed")
     assert reported(csms, "FirmwareStatusNotification", mark) == [
@@ -101,17 +113,13 @@ async def test_certificates_install_list_and_delete(csms, start201):
     assert (await csms.call(CHARGE_POINT, call.GetInstalledCertificateIds())).status == "NotFound"
 
 
-async def test_an_update_that_asks_for_a_restart_boots_with_reason_firmware_update(csms, start201, tmp_path):
+async def test_an_update_that_asks_for_a_restart_boots_with_reason_firmware_update(csms, start201, tmp_path,
+                                                                                     served):
     """L01 with B01: an installer asking for a restart gets one, and the next BootNotification says FirmwareUpdate."""
     await start201(install_command=installer(tmp_path, exit_status=10))
-    root = tmp_path / "www"
-    root.mkdir()
-    (root / "fw.bin").write_bytes(FIRMWARE)
-    with http_files(root) as http:
+    with http_files(served) as http:
         mark = len(csms.received)
-        request = call.UpdateFirmware(request_id=33, firmware={"location": http.url("fw.bin"),
-                                                                "retrieve_date_time": iso(utc_now())})
-        assert (await csms.call(CHARGE_POINT, request)).status == "Accepted"
+        await update(csms, http.url("fw.bin"), 33)
         boot = await csms.wait_for("BootNotification", after=mark, within=30)
     assert boot.payload["reason"] == "FirmwareUpdate"
     assert ("Installed", 33) in reported(csms, "FirmwareStatusNotification", mark)
