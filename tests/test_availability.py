@@ -188,6 +188,7 @@ def test_status_machine_goes_from_preparing_to_unavailable_only_through_steps_th
 async def test_faulted_connector_made_inoperative_stays_faulted_until_the_fault_clears(daemon, csms):
     await daemon.cmd(cmd="fault", device="weld", connector=2, on=True)
     await daemon.wait_state(2, status="Faulted")
+    await status_reported(csms, 2, "Faulted")  # the CSMS has it before the mark
     mark = len(csms.received)
     assert await change(csms, 2, INOPERATIVE) == "Accepted"
     await asyncio.sleep(0.3)
