@@ -16,7 +16,8 @@ import re
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -93,18 +94,34 @@ def lookups(local_list: LocalList, rounds: int = 20_000) -> list[float]:
     return times_us
 
 
-def main() -> None:
-    took, round_trips_s, rss = asyncio.run(end_to_end())
-    print(f"{LOCAL_AUTH_LIST_MAX_LENGTH} entries as 1 Full + {UPDATES - 1} Differential updates of "
-          f"{SEND_LOCAL_LIST_MAX_LENGTH}: frame received → committed {sum(took):.0f} ms in total on the charger "
-          f"(per update p50 {statistics.median(took):.0f} ms, max {max(took):.0f} ms); "
-          f"{round_trips_s:.2f} s of CSMS round trips; daemon RSS afterwards {rss:.1f} MB")
+@contextmanager
+def filled_list() -> Iterator[LocalList]:
+    """A Local List of LocalAuthListMaxLength entries in a fresh database."""
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "evsed.db")
         local_list = LocalList(store, LOCAL_AUTH_LIST_MAX_LENGTH, SEND_LOCAL_LIST_MAX_LENGTH)
         for n in range(UPDATES):
             local_list.apply(convert.list_update({"listVersion": n + 1, "updateType": "Differential",
                                                   "localAuthorizationList": entries(n)}))
+        try:
+            yield local_list
+        finally:
+            store.close()
+
+
+def filled_list_lookups() -> list[float]:
+    """µs per lookup in a full Local List."""
+    with filled_list() as local_list:
+        return lookups(local_list)
+
+
+def main() -> None:
+    took, round_trips_s, rss = asyncio.run(end_to_end())
+    print(f"{LOCAL_AUTH_LIST_MAX_LENGTH} entries as 1 Full + {UPDATES - 1} Differential updates of "
+          f"{SEND_LOCAL_LIST_MAX_LENGTH}: frame received → committed {sum(took):.0f} ms in total on the charger "
+          f"(per update p50 {statistics.median(took):.0f} ms, max {max(took):.0f} ms); "
+          f"{round_trips_s:.2f} s of CSMS round trips; daemon RSS afterwards {rss:.1f} MB")
+    with filled_list() as local_list:
         print(f"where the time goes for one {SEND_LOCAL_LIST_MAX_LENGTH}-entry update "
               f"(on a {local_list.count()}-entry list):")
         for step, value in breakdown(local_list).items():
@@ -112,7 +129,6 @@ def main() -> None:
         times_us = lookups(local_list)
         print(f"lookup in a {local_list.count()}-entry list, {len(times_us)} idTags: "
               f"p50 {statistics.median(times_us):.0f} µs, p99 {p99(times_us):.0f} µs")
-        store.close()
 
 
 if __name__ == "__main__":
