@@ -269,15 +269,14 @@ class Settings:
         repaired: replaced by its preset or default, rewritten, and logged once, so a bad value stored
         once never stops the daemon at every start."""
         self._store = store
-        table = store.db["settings"]
-        with store.atomic():
-            for name, value in presets.items():
-                table.insert({"name": name, "value": json.dumps(value)}, ignore=True)
+        with store.atomic() as db:
+            db.executemany("INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)",
+                           [(name, json.dumps(value)) for name, value in presets.items()])
         self._values: dict[str, Value] = {spec.name: spec.default for spec in SETTINGS.values()}
-        for row in list(table.rows):
-            spec = SETTINGS.get(row["name"])
+        for name, text in store.db.execute("SELECT name, value FROM settings").fetchall():
+            spec = SETTINGS.get(name)
             if spec is not None and not spec.readonly:
-                self._values[spec.name] = self._stored(spec, row["value"], presets)
+                self._values[spec.name] = self._stored(spec, text, presets)
         self._values.update(fixed)
         self._waiting: dict[str, set[asyncio.Event]] = {}
         self._guards: dict[str, Guard] = {}
@@ -293,8 +292,7 @@ class Settings:
             raise SettingConflict(spec.name, f"the preset {preset} is lower than the {stored} in force, which only a "
                                              "higher value may replace")
         if preset > stored:
-            with self._store.atomic():
-                self._store.db["settings"].upsert({"name": spec.name, "value": json.dumps(preset)}, pk="name")
+            self._write(spec.name, preset)
             self._values[spec.name] = preset
             log.warning("setting raised by its preset name=%s from=%d to=%d", spec.name, stored, preset)
 
@@ -315,8 +313,7 @@ class Settings:
         used = presets.get(spec.name, spec.default)
         if spec.check(used) is not None:
             used = spec.default
-        with self._store.atomic():
-            self._store.db["settings"].upsert({"name": spec.name, "value": json.dumps(used)}, pk="name")
+        self._write(spec.name, used)
         log.warning("stored setting repaired name=%s stored=%r used=%s problem=%r", spec.name,
                     "***" if spec.secret else _shortened(text), spec.shown(used), problem)
         return used
@@ -357,9 +354,13 @@ class Settings:
         self._put(name, value)
         log.warning("setting restored name=%s value=%s", name, SETTINGS[name].shown(value))
 
+    def _write(self, name: str, value: Value) -> None:
+        """Store `value` (a single statement: committed on its own or with the `atomic()` block around it)."""
+        self._store.db.execute("INSERT INTO settings (name, value) VALUES (?, ?)"
+                               " ON CONFLICT (name) DO UPDATE SET value = excluded.value", [name, json.dumps(value)])
+
     def _put(self, name: str, value: Value) -> None:
-        with self._store.atomic():
-            self._store.db["settings"].upsert({"name": name, "value": json.dumps(value)}, pk="name")
+        self._write(name, value)
         self._values[name] = value
         for event in self._waiting.get(name, ()):
             event.set()

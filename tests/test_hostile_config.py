@@ -211,7 +211,7 @@ def test_presets_name_every_bad_key():
 def store_rows(store: Store, rows: dict[str, str]) -> None:
     with store.atomic():
         for name, text in rows.items():
-            store.db["settings"].upsert({"name": name, "value": text}, pk="name")
+            store.db.execute("INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", [name, text])
 
 
 def test_a_stored_value_out_of_range_is_repaired_at_start(tmp_path, caplog):
@@ -234,7 +234,7 @@ def test_a_stored_value_out_of_range_is_repaired_at_start(tmp_path, caplog):
     assert sorted(w.split("name=")[1].split()[0] for w in warnings) == sorted(repaired), warnings
     assert all(len(w) < 300 for w in warnings), "the stored value is truncated"
     assert any(f"used={settings['connection_timeout_s']}" in w for w in warnings)
-    stored = {row["name"]: json.loads(row["value"]) for row in store.db["settings"].rows}
+    stored = {name: json.loads(text) for name, text in store.db.execute("SELECT name, value FROM settings")}
     assert stored["heartbeat_interval_s"] == SETTINGS["heartbeat_interval_s"].default, "rewritten in the table"
     assert stored["connection_timeout_s"] == 45
     caplog.clear()

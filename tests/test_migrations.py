@@ -53,9 +53,9 @@ def test_schema_3_database_migrates_without_losing_anything(tmp_path):
     assert settings.integer("connection_timeout_s") == 45, "the stored value wins over a preset, as before"
     assert settings.flag("local_pre_authorize") and settings.csl("sampled_measurands") == ["Voltage"]
     assert settings.integer("heartbeat_interval_s") == 120
-    assert {row["name"] for row in store.db["settings"].rows} == {
+    assert {name for name, in store.db.execute("SELECT name FROM settings")} == {
         "connection_timeout_s", "local_pre_authorize", "sampled_measurands", "heartbeat_interval_s"}
-    assert "config_keys" not in store.db.table_names()
+    assert store.db.execute("SELECT name FROM sqlite_master WHERE name = 'config_keys'").fetchall() == []
 
     rows = store.db.execute("SELECT ref, remote_id FROM transactions ORDER BY ref").fetchall()
     assert rows == [(1, "1001"), (2, None)], "the CSMS's id is text now, and still unknown where it was"

@@ -49,9 +49,9 @@ async def test_error_in_session_opens_contactor_faults_and_stops(tmp_path):
             await asyncio.sleep(0.05)
     assert sim.contactor.commanded_closed is False
     assert connector.fault is not None and connector.fault.error_code == "InternalError"
-    kinds = [row["kind"] for row in store.db["outbox"].rows]
-    assert kinds[-1] == MessageKind.TRANSACTION_STOP
-    stop = next(r for r in store.db["outbox"].rows if r["kind"] == MessageKind.TRANSACTION_STOP)
-    assert '"reason": "Other"' in stop["body"] and '"meter_stop": 1000' in stop["body"]
+    rows = store.db.execute("SELECT kind, body FROM outbox ORDER BY id").fetchall()
+    assert rows[-1][0] == MessageKind.TRANSACTION_STOP
+    stop = next(body for kind, body in rows if kind == MessageKind.TRANSACTION_STOP)
+    assert '"reason": "Other"' in stop and '"meter_stop": 1000' in stop
     await connector.begin("04A1B2C3")
     assert sim.contactor.commanded_closed is False, "a faulted connector starts nothing"

@@ -117,8 +117,8 @@ async def test_a_jammed_lock_is_unlock_failed_after_the_session_stopped(tmp_path
     assert unlock_connector.handle(services, connector_id=1).status == "UnlockFailed"
     assert connector.devices.contactor.commanded_closed is False, "energy off before the lock was tried"
     await wait_until_stopped(connector)
-    stop = next(r for r in store.db["outbox"].rows if r["kind"] == MessageKind.TRANSACTION_STOP)
-    assert '"reason": "UnlockCommand"' in stop["body"]
+    stop = store.db.execute("SELECT body FROM outbox WHERE kind = ?", [MessageKind.TRANSACTION_STOP]).fetchone()
+    assert '"reason": "UnlockCommand"' in stop[0]
     assert connector.devices.lock.locked and connector.state is Status.FINISHING
 
     connector.devices.lock.jammed = False  # type: ignore[attr-defined]
@@ -133,7 +133,7 @@ async def test_a_connector_without_a_lock_is_not_supported_and_keeps_charging(tm
     assert unlock_connector.handle(services, connector_id=1).status == "NotSupported"
     await asyncio.sleep(0.05)
     assert connector.state is Status.CHARGING and connector.devices.contactor.commanded_closed
-    assert MessageKind.TRANSACTION_STOP not in [r["kind"] for r in store.db["outbox"].rows]
+    assert MessageKind.TRANSACTION_STOP not in [kind for kind, in store.db.execute("SELECT kind FROM outbox")]
     assert unlock_connector.handle(services, connector_id=2).status == "NotSupported"
 
 

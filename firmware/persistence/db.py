@@ -1,6 +1,9 @@
 """The one SQLite database of evsed: WAL, synchronous=FULL, numbered schema migrations.
 
-Every state change happens in one `atomic()` block and is written before the hardware acts on it.
+Every state change happens in one `atomic()` block and is written before the hardware acts on it. The running
+daemon writes through the standard library's sqlite3 with fixed statements; sqlite-utils runs the schema
+migrations and is imported only when the schema moves (an install or an upgrade), since loading it costs 5 MB of
+memory and 0.1 s at every start (bench/import_rss.py) for builders the daemon's statements do not need.
 At start the database is checked; one that is damaged (it fails quick_check or is not an SQLite file) is
 moved aside and a fresh one started, so damaged data never makes the daemon crash-loop. A database another
 process holds locked is waited for (`BUSY_TIMEOUT_S`), then refused (`StorageBusy`); one that cannot be
@@ -11,11 +14,10 @@ is ever moved aside: the transactions and queued messages in it are kept.
 import logging
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-
-from sqlite_utils import Database
+from typing import Any
 
 from firmware.persistence.migrations import MIGRATIONS
 
@@ -81,28 +83,55 @@ def _refusing_unusable(path: Path) -> Iterator[None]:
         raise StorageError(path, f"cannot be opened or moved aside ({e})") from e
 
 
-class _Database(Database):
-    """sqlite-utils' Database whose transactions take the write lock at BEGIN (IMMEDIATE), where the busy
-    timeout applies. A deferred BEGIN that has read first gets "database is locked" at once, without waiting,
-    when another process holds the write lock. Every sqlite-utils write goes through `atomic()`."""
+class Database:
+    """One sqlite3 connection in autocommit mode, whose transactions take the write lock at BEGIN (IMMEDIATE),
+    where the busy timeout applies: a deferred BEGIN that has read first gets "database is locked" at once,
+    without waiting, when another process holds the write lock. Every write goes through `atomic()`."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self._savepoints = 0
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, parameters)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
+        return self.conn.executemany(sql, rows)
 
     @contextmanager
     def atomic(self) -> Iterator["Database"]:
-        if self.conn.in_transaction:  # nested: sqlite-utils' savepoint
-            with super().atomic() as db:
-                yield db
+        """One transaction; a nested block is a savepoint, undone alone when it raises."""
+        if self.conn.in_transaction:
+            self._savepoints += 1
+            name = f"nested_{self._savepoints}"
+            self.conn.execute(f"SAVEPOINT {name}")
+            try:
+                yield self
+            except BaseException:
+                if self.conn.in_transaction:  # an error may have ended the whole transaction already
+                    self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                    self.conn.execute(f"RELEASE SAVEPOINT {name}")
+                raise
+            self.conn.execute(f"RELEASE SAVEPOINT {name}")
             return
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self
         except BaseException:
-            self.rollback()
+            self._rollback()
             raise
         try:
             self.conn.execute("COMMIT")
         except BaseException:
-            self.rollback()
+            self._rollback()
             raise
+
+    def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 class Store:
@@ -137,10 +166,8 @@ class Store:
         connection = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
         try:
             # Autocommit outside atomic() blocks: no statement is ever left in an implicit transaction.
-            # No sqlite-utils plugins: evsed uses none, and finding them scans every installed package at start
-            # (26 ms and 1.4 MB here) and would let any installed one run code on this connection.
-            db = _Database(connection, execute_plugins=False)
-            db.enable_wal()
+            db = Database(connection)
+            db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA foreign_keys=ON")
             problems = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
@@ -180,9 +207,16 @@ class Store:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     def _migrate(self) -> None:
+        if self.schema_version >= len(MIGRATIONS):
+            return
+        from sqlite_utils import Database as Migrator
+
+        # No sqlite-utils plugins: evsed uses none, and finding them scans every installed package
+        # (26 ms and 1.4 MB here) and would let any installed one run code on this connection.
+        migrator = Migrator(self.db.conn, execute_plugins=False)
         for version in range(self.schema_version + 1, len(MIGRATIONS) + 1):
             with self.atomic():
-                MIGRATIONS[version - 1](self.db)
+                MIGRATIONS[version - 1](migrator)
                 self.db.execute(f"PRAGMA user_version = {version}")
             log.info("storage schema migrated version=%d path=%s", version, self.path)
 
@@ -197,7 +231,8 @@ class Store:
         return None if row is None else row[0]
 
     def set_meta(self, name: str, value: str) -> None:
-        self.db["meta"].upsert({"name": name, "value": value}, pk="name")
+        self.db.execute("INSERT INTO meta (name, value) VALUES (?, ?)"
+                        " ON CONFLICT (name) DO UPDATE SET value = excluded.value", [name, value])
 
     def close(self) -> None:
         self.db.close()

@@ -3,9 +3,13 @@
 Append, never edit a released one: a charger in the field may be at any version.
 """
 
-from collections.abc import Callable
+from __future__ import annotations
 
-from sqlite_utils import Database
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported by Store only when the schema moves
+    from sqlite_utils import Database
 
 
 def _v1(db: Database) -> None:

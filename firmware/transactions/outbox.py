@@ -91,8 +91,8 @@ class Outbox:
         text = json.dumps(body)
         if self._clock.trusted and "boot:" in text:
             text = self._clock.resolve_tokens([text])[0]
-        self._store.db["outbox"].insert({"kind": str(kind), "tx_ref": tx_ref, "body": text, "created_at": now_iso(),
-                                         "offline": not self.link_up()})
+        self._store.db.execute("INSERT INTO outbox (kind, tx_ref, body, created_at, offline) VALUES (?, ?, ?, ?, ?)",
+                               [str(kind), tx_ref, text, now_iso(), not self.link_up()])
         if self.depth() > self.max_messages:
             self._thin()
         self._wakeup.set()
@@ -151,11 +151,10 @@ class Outbox:
             if attempts < max_attempts:
                 db.execute("UPDATE outbox SET attempts = ? WHERE id = ?", [attempts, message.id])
                 return False
-            db["dead_letters"].insert(
-                {"id": message.id, "kind": str(message.kind), "tx_ref": message.tx_ref,
-                 "body": json.dumps(message.body), "created_at": message.created_at,
-                 "failed_at": now_iso(), "error": error}
-            )
+            db.execute("INSERT INTO dead_letters (id, kind, tx_ref, body, created_at, failed_at, error)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?)", [message.id, str(message.kind), message.tx_ref,
+                                                         json.dumps(message.body), message.created_at, now_iso(),
+                                                         error])
             db.execute("DELETE FROM dead_letters WHERE id NOT IN (SELECT id FROM dead_letters ORDER BY id DESC"
                        " LIMIT ?)", [MAX_DEAD_LETTERS])
             self._remove(message)

@@ -99,11 +99,11 @@ class TransactionStore:
         if origin is not None:
             start_body.update(origin.fields())
         with self._store.atomic() as db:
-            ref = db["transactions"].insert(
-                {"connector": connector, "id_tag": id_tag, "meter_start": meter_start,
-                 "started_at": started_at, "last_energy_wh": meter_start, "parent_id_tag": parent_id_tag,
-                 "begin_values": json.dumps(begin_values)}
-            ).last_pk
+            ref = db.execute(
+                "INSERT INTO transactions (connector, id_tag, meter_start, started_at, last_energy_wh, parent_id_tag,"
+                " begin_values) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [connector, id_tag, meter_start, started_at, meter_start, parent_id_tag, json.dumps(begin_values)]
+            ).lastrowid
             assert isinstance(ref, int)
             self._outbox.put(MessageKind.TRANSACTION_START, ref, start_body)
             if begin_sample is not None:
