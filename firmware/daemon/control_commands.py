@@ -10,7 +10,6 @@ from firmware.auth.authorizer import Authorizer
 from firmware.core.chargepoint import ChargePoint
 from firmware.daemon.control_socket import ControlError, Handler, argument, optional_argument
 from firmware.daemon.hardware import Hardware
-from firmware.daemon.selftest import Check, check_devices
 from firmware.daemon.state import AuthorizationView, ConnectorView, DaemonState, LinkView, OutboxView
 from firmware.protocol.connection import Connection
 from firmware.transactions.outbox import Outbox
@@ -104,6 +103,8 @@ class ControlCommands:
 
     async def _selftest(self, request: dict[str, Any]) -> dict[str, Any]:
         """`evsed selftest` while the daemon runs: it owns the devices, so it checks them."""
+        from firmware.daemon.selftest import Check, check_devices  # an installer's command: loaded when asked
+
         in_use = {c.id for c in self._charge_point.connectors.values() if c.tx is not None}
         checks = await check_devices(self._hardware, in_use, readers_running=True)
         link = self._link

@@ -23,9 +23,6 @@ import io
 import logging
 import os
 import re
-import shutil
-import subprocess
-import tarfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -34,7 +31,6 @@ from pathlib import Path
 
 from firmware.clock import iso
 from firmware.firmware_management.retries import Retries
-from firmware.firmware_management.transfer import TransferError, upload
 from firmware.logs import RECENT, masked_url
 from firmware.persistence.db import Store
 from firmware.transactions.outbox import Outbox
@@ -83,6 +79,9 @@ def database_facts(store: Store) -> str:
 
 def log_lines(since: datetime | None, until: datetime | None) -> str:
     """The daemon's log in the window: the journal under systemd, else the lines kept in memory."""
+    import shutil
+    import subprocess
+
     if os.environ.get("INVOCATION_ID") and shutil.which("journalctl"):
         argv = ["journalctl", "--unit", "evsed.service", "--output", "short-iso", "--no-pager", "--lines",
                 str(JOURNAL_LINES)]
@@ -99,6 +98,8 @@ def log_lines(since: datetime | None, until: datetime | None) -> str:
 
 def build_archive(path: Path, members: dict[str, str]) -> None:
     """A gzipped tar of text members, written to `path`."""
+    import tarfile
+
     with tarfile.open(path, "w:gz") as archive:
         for name, text in members.items():
             data = text.encode(errors="backslashreplace")  # a log line may quote a CSMS's lone surrogate
@@ -152,6 +153,8 @@ class Diagnostics:
 
     async def _collect_and_upload(self, name: str, location: str, retries: int, retry_interval_s: int,
                                   since: datetime | None, until: datetime | None, security: bool) -> None:
+        from firmware.firmware_management.transfer import TransferError, upload  # http.client, ftplib: when used
+
         path = self._dir / name
         self._tell(Status.UPLOADING)
         try:

@@ -34,7 +34,6 @@ from urllib.parse import unquote, urlsplit
 from firmware import __version__
 from firmware.clock import Clock, iso, parse_time
 from firmware.firmware_management.retries import Retries
-from firmware.firmware_management.transfer import TransferError, download
 from firmware.logs import masked_url
 from firmware.persistence.db import Store
 from firmware.transactions.outbox import Outbox
@@ -245,6 +244,8 @@ class FirmwareUpdates:
     async def _download(self, update: Update) -> Update | None:
         """1 + retries attempts, retryInterval apart (resumed from what is on disk); Downloaded, or None once
         DownloadFailed was reported."""
+        from firmware.firmware_management.transfer import TransferError, download  # http.client, ftplib: when used
+
         path = self._file(update)
         path.parent.mkdir(parents=True, exist_ok=True)
         while True:
