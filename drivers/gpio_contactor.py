@@ -10,11 +10,13 @@ Wiring: the coil driver must hold the contactor OPEN when the pin floats or the 
 """
 
 import logging
+from collections.abc import Callable
 
 from gpiozero import DigitalInputDevice, Factory, OutputDevice
 
 from drivers.gpio_pins import drive, input_device, output_device, release
 from hal.contactor import Contactor
+from hal.watchers import Watchers
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +36,15 @@ class GpioContactor(Contactor):
         self._output = output_device(output_pin, "contactor output", active_high=active_high,
                                      pin_factory=pin_factory)
         self._closed = False
+        self._watchers = Watchers()
         self._feedback: DigitalInputDevice | None = None
         self._trip: OutputDevice | None = None
         try:
             if feedback_pin is not None:
                 self._feedback = input_device(feedback_pin, "contactor feedback", active_high=feedback_active_high,
                                               pin_factory=pin_factory)
+                # Each edge of the auxiliary contact, from gpiozero's thread (an interrupt on the pin).
+                self._feedback.when_activated = self._feedback.when_deactivated = self._edge
             if trip_pin is not None:
                 self._trip = output_device(trip_pin, "shunt trip output", active_high=trip_active_high,
                                            pin_factory=pin_factory)
@@ -53,6 +58,7 @@ class GpioContactor(Contactor):
         """Drive the output active. Raises if the pin cannot be written (nothing was closed then)."""
         self._output.on()
         self._closed = True
+        self._watchers()
 
     def open(self) -> None:
         """Drive the output inactive; never raises. After `release()` there is nothing left to drive."""
@@ -60,7 +66,9 @@ class GpioContactor(Contactor):
             self._closed = False
             return
         if drive(self._output, False, "contactor output"):
-            self._closed = False
+            was_closed, self._closed = self._closed, False
+            if was_closed:
+                self._watchers()
 
     @property
     def commanded_closed(self) -> bool:
@@ -71,6 +79,12 @@ class GpioContactor(Contactor):
     def feedback_closed(self) -> bool | None:
         """The auxiliary contact's reading; None when no feedback input is wired."""
         return None if self._feedback is None else bool(self._feedback.is_active)
+
+    def watch(self, changed: Callable[[], None]) -> bool:
+        return self._watchers.add(changed)
+
+    def _edge(self) -> None:
+        self._watchers()
 
     def trip(self) -> None:
         """Drive the shunt-trip output active and leave it so; never raises. Logs when none is wired."""

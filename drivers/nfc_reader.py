@@ -9,11 +9,12 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from hal.card_reader import CardReader
 from hal.uid import mask_uid, normalise_uid
+from hal.watchers import Watchers
 
 if TYPE_CHECKING:
     import nfc.clf
@@ -62,6 +63,7 @@ class NfcCardReader(CardReader):
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._problem: str | None = None
+        self._watchers = Watchers()
         self._failures = 0  # consecutive failed sessions; 0 once a sense round went through
         self._rounds = 0  # terminate() calls since the reader was opened
         self._last_raw: bytes | None = None  # the card seen last, and when (time.monotonic())
@@ -70,6 +72,9 @@ class NfcCardReader(CardReader):
     @property
     def problem(self) -> str | None:
         return self._problem
+
+    def watch_problem(self, changed: Callable[[], None]) -> bool:
+        return self._watchers.add(changed)
 
     async def taps(self) -> AsyncIterator[str]:
         if self._thread is None:
@@ -97,7 +102,8 @@ class NfcCardReader(CardReader):
             text = f"NFC reader {self.path} {problem}"
             if text != self._problem:
                 log.warning("event=nfc_reader_problem reader=%s problem=%r", self.path, text)
-            self._problem = text
+                self._problem = text
+                self._watchers()
             delay = min(self._backoff_max_s, self._backoff_min_s * 2 ** (self._failures - 1))
             log.debug("event=nfc_reader_retry reader=%s failures=%d in_s=%.1f", self.path, self._failures, delay)
             self._stop.wait(delay)
@@ -144,6 +150,7 @@ class NfcCardReader(CardReader):
         if self._rounds == 2 and self._failures:
             log.info("event=nfc_reader_ok reader=%s after_failures=%d", self.path, self._failures)
             self._problem, self._failures = None, 0
+            self._watchers()
         return self._stop.wait(self._poll_s)
 
     def _on_discover(self, target: "nfc.clf.RemoteTarget") -> bool:

@@ -8,10 +8,11 @@ when a `PcscCardReader` is made, so the rest of evsed installs and runs without 
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from hal.card_reader import CardReader
 from hal.uid import mask_uid, normalise_uid
+from hal.watchers import Watchers
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class PcscCardReader(CardReader):
         self._retry_max_s = retry_max_s
         self._retry_s = retry_min_s
         self._problem: str | None = None
+        self._watchers = Watchers()
         self._held: str | None = None
         self._queue: asyncio.Queue[str | None] = asyncio.Queue()
         self._stop = threading.Event()
@@ -57,6 +59,9 @@ class PcscCardReader(CardReader):
     @property
     def problem(self) -> str | None:
         return self._problem
+
+    def watch_problem(self, changed: Callable[[], None]) -> bool:
+        return self._watchers.add(changed)
 
     async def taps(self) -> AsyncIterator[str]:
         """Start watching the reader (on first use) and yield UIDs until `aclose()`."""
@@ -105,7 +110,9 @@ class PcscCardReader(CardReader):
             self._context = context
         try:
             reader = self._find(context)
-            self._problem = None
+            if self._problem is not None:
+                self._problem = None
+                self._watchers()
             log.info("card reader ready reader=%r", reader)
             self._retry_s = self._retry_min_s
             state, seen = scard.SCARD_STATE_UNAWARE, None
@@ -183,7 +190,8 @@ class PcscCardReader(CardReader):
     def _back_off(self, problem: str) -> None:
         if problem != self._problem:  # each retry repeats it: log it once
             log.warning("card reader problem reader=%r problem=%r", self._name, problem)
-        self._problem = problem
+            self._problem = problem
+            self._watchers()
         log.debug("card reader retry reader=%r in_s=%s", self._name, self._retry_s)
         self._stop.wait(self._retry_s)
         self._retry_s = min(self._retry_s * 2, self._retry_max_s)

@@ -1,7 +1,7 @@
 """Card reader interface: yields normalised card UIDs, one per tap."""
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 
 class CardReader(ABC):
@@ -20,6 +20,11 @@ class CardReader(ABC):
     def problem(self) -> str | None:
         """What is wrong with the reader in plain words, or None while it works."""
         return None
+
+    def watch_problem(self, changed: Callable[[], None]) -> bool:
+        """Have `changed()` called, from any thread, whenever `problem` changes. False, the default: this reader
+        cannot tell, and the firmware polls `problem` instead."""
+        return False
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, most readers hold nothing
         """Release the reader."""

@@ -1,6 +1,7 @@
 """Contactor interface: the switch that lets energy flow to the EV."""
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 
 class Contactor(ABC):
@@ -23,6 +24,12 @@ class Contactor(ABC):
     def feedback_closed(self) -> bool | None:
         """What the auxiliary contact reports; None when no feedback input is wired."""
         return None
+
+    def watch(self, changed: Callable[[], None]) -> bool:
+        """Have `changed()` called, from any thread, after each command and each change of `feedback_closed`
+        (an edge on the auxiliary contact's input). False, the default: this contactor cannot tell, and the
+        firmware polls `feedback_closed` instead."""
+        return False
 
     def trip(self) -> None:  # noqa: B027 - optional hook, not every charger has a shunt trip
         """Drive the upstream shunt-trip output, where one is wired (the contact is welded closed).

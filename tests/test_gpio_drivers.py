@@ -92,6 +92,21 @@ def test_feedback_follows_the_auxiliary_contact(factory: MockFactory, active_hig
     contactor.release()
 
 
+def test_commands_and_feedback_edges_are_reported_so_the_firmware_need_not_poll(factory: MockFactory) -> None:
+    """gpiozero's MockFactory stands in for the Pi's GPIO: its pins call edge callbacks as lgpio's do."""
+    contactor = GpioContactor(OUT, feedback_pin=FEEDBACK, pin_factory=factory)
+    told: list[bool | None] = []
+    assert contactor.watch(lambda: told.append(contactor.feedback_closed)) is True
+    contactor.close()
+    factory.pin(FEEDBACK).drive_high()  # the auxiliary contact follows
+    contactor.open()
+    contactor.open()  # already open: nothing changed, nothing told
+    factory.pin(FEEDBACK).drive_low()
+    factory.pin(FEEDBACK).drive_high()  # welded shut by itself: an edge with no command
+    assert told == [False, True, True, False, True]
+    contactor.release()
+
+
 def test_feedback_is_none_when_not_wired(factory: MockFactory) -> None:
     contactor = GpioContactor(OUT, pin_factory=factory)
     assert contactor.feedback_closed is None

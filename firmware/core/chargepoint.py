@@ -23,7 +23,7 @@ from firmware.core.connector import Connector
 from firmware.core.connector_state import ConnectorState, ErrorCode
 from firmware.core.ports import ConnectorReport, StatusPort
 from firmware.core.reservations import ANY_CONNECTOR, Reservation, ReservationOutcome, Reservations
-from firmware.core.supervision import Supervisor
+from firmware.core.supervision import Supervisor, waking, woken
 from firmware.logs import masked
 from firmware.settings import Settings
 from firmware.smart_charging.profiles import Profile
@@ -33,6 +33,7 @@ from hal import CardReader, LedPattern, PlugState
 log = logging.getLogger(__name__)
 
 READER_CHECK_S = 1.0
+"""How often the health of a reader that cannot report its problems (`hal.CardReader.watch_problem`) is read."""
 SETTLE_ROUNDS = 8
 """How often `_settle` re-derives reservations and holds in one call before it gives up (and logs): each round
 can only release holds or end reservations, so two or three rounds always suffice."""
@@ -280,15 +281,19 @@ class ChargePoint:
                                    changed: Callable[[str | None], None]) -> None:
         """A reader's problem (unplugged, pcscd gone) and its recovery, as they happen: ReaderFailure on
         connector 0 for the shared reader, on its connector for a connector's own reader (OCPP 1.6 §7.6
-        ChargePointErrorCode); the status stays what it is, since remote starts still work."""
+        ChargePointErrorCode); the status stays what it is, since remote starts still work. A reader that
+        reports its problems is looked at when it does, one that cannot every READER_CHECK_S."""
+        wake = asyncio.Event()
+        within_s = None if reader.watch_problem(waking(wake)) else READER_CHECK_S
         problem: str | None = None
         while True:
+            wake.clear()
             if reader.problem != problem:
                 problem = reader.problem
                 log.log(logging.ERROR if problem else logging.WARNING, "card reader %s connector=%d problem=%s",
                         "failing" if problem else "works again", connector_id, problem)
                 changed(problem)
-            await asyncio.sleep(READER_CHECK_S)
+            await woken(wake, within_s)
 
     async def run(self) -> None:
         """Watch every reader and plug sensor until cancelled."""

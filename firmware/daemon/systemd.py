@@ -13,7 +13,10 @@ from firmware.core.chargepoint import ChargePoint
 log = logging.getLogger(__name__)
 
 HARDWARE_STALE_S = 5.0
-"""Hardware polling silent this long means the daemon is stuck: the service watchdog is not fed."""
+"""A connector's hardware checks that have not come back in this long mean the daemon is stuck: the service
+watchdog is not fed."""
+STATUS_REFRESH_S = 5.0
+"""Under systemd without a watchdog, how often the STATUS line is brought up to date."""
 
 
 class Systemd:
@@ -28,13 +31,17 @@ class Systemd:
 
     async def watchdog(self, charge_point: ChargePoint, status_line: Callable[[], str]) -> None:
         """systemd's watchdog (WatchdogSec): WATCHDOG=1 at half the period, only while the main loop runs
-        (this task) and every connector's hardware polling ran within the last HARDWARE_STALE_S; and a
-        STATUS line a person can read in `systemctl status evsed`."""
+        (this task) and no connector's hardware checks have hung for HARDWARE_STALE_S; and a STATUS line a
+        person can read in `systemctl status evsed`. Not under systemd (no NOTIFY_SOCKET), nobody listens:
+        this task ends at once rather than wake for nothing."""
+        if not os.environ.get("NOTIFY_SOCKET"):
+            return
         period_s = int(os.environ.get("WATCHDOG_USEC", "0")) / 1e6
         shown = ""
         while True:
             now = time.monotonic()
-            stalled = [n for n, s in charge_point.supervisors.items() if now - s.last_round > HARDWARE_STALE_S]
+            stalled = [n for n, s in charge_point.supervisors.items()
+                       if s.busy_since is not None and now - s.busy_since > HARDWARE_STALE_S]
             if stalled:
                 log.error("hardware polling stalled connectors=%s; the watchdog is not fed", stalled)
             elif period_s:
@@ -43,4 +50,4 @@ class Systemd:
             if status != shown:
                 self._notifier.notify(f"STATUS={status}")
                 shown = status
-            await asyncio.sleep(period_s / 2 if period_s else 5.0)
+            await asyncio.sleep(period_s / 2 if period_s else STATUS_REFRESH_S)

@@ -4,6 +4,7 @@ import time
 from collections.abc import Callable
 
 from hal.contactor import Contactor
+from hal.watchers import Watchers
 
 
 class SimContactor(Contactor):
@@ -16,6 +17,7 @@ class SimContactor(Contactor):
         self._on_change = on_change
         self.changed_at = time.monotonic()
         """When the contact last moved (CLOCK_MONOTONIC, comparable across processes on Linux)."""
+        self._watchers = Watchers()
 
     def close(self) -> None:
         self._set(True)
@@ -33,6 +35,10 @@ class SimContactor(Contactor):
     def _changed(self) -> None:
         if self._on_change is not None:
             self._on_change()  # the meter integrates up to this instant and takes note of the new power
+        self._watchers()
+
+    def watch(self, changed: Callable[[], None]) -> bool:
+        return self._watchers.add(changed)
 
     @property
     def commanded_closed(self) -> bool:
