@@ -130,6 +130,24 @@ async def test_a_raised_profile_that_cannot_connect_falls_back(make_daemon, csms
     assert conf.configuration_key[0]["value"] == "0"
 
 
+async def test_a_raised_profile_redials_only_once_the_csms_answered_the_call_in_flight(make_daemon, csms):
+    """A StatusNotification of ours is in flight (the CSMS takes 0.5 s to answer it) when the ChangeConfiguration
+    answer goes out. The link closes only once the CSMS answered it: a CSMS on the `ocpp` library whose answer
+    cannot be sent any more drops what it had received but not read, the ChangeConfiguration answer among it (CI
+    saw that before the redial waited)."""
+    csms.behaviour.password, csms.behaviour.anonymous = KEY.encode(), True
+    await make_daemon()
+    assert await configure(csms, "AuthorizationKey", KEY) == "Accepted"
+    csms.behaviour.answer_delay_s = {"StatusNotification": 0.5}
+    mark, connections = len(csms.received), csms.connections
+    trigger = call.TriggerMessage(requested_message="StatusNotification", connector_id=1)
+    assert (await csms.call(CHARGE_POINT, trigger)).status == "Accepted"
+    await csms.wait_for("StatusNotification", after=mark)
+    assert await configure(csms, "SecurityProfile", "1") == "Accepted"
+    await csms.wait_until(lambda: csms.connections > connections, within=20)
+    assert csms.authorizations[-1] is not None, "connected again, with the key"
+
+
 async def test_a_preset_lower_than_the_stored_profile_stops_the_start(make_daemon, csms, tmp_path):
     csms.behaviour.password = KEY.encode()
     charger = await make_daemon(ocpp={"SecurityProfile": 1, "AuthorizationKey": KEY})

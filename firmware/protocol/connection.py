@@ -80,13 +80,12 @@ class Connection:
     def wanted(self) -> bool:
         return self._wanted.is_set()
 
-    def redial(self) -> None:
+    async def redial(self) -> None:
         """Close the connection normally and dial again at once (a security profile was raised)."""
         connection = self._connection
         if connection is not None:
             self._redial = True
-            asyncio.get_running_loop().create_task(connection.close(websockets.CloseCode.SERVICE_RESTART,
-                                                                    "security profile changed"))
+            await connection.close(websockets.CloseCode.SERVICE_RESTART, "security profile changed")
 
     async def close(self) -> None:
         """End the link for good (the daemon stops or restarts): everything written so far reaches the CSMS,

@@ -15,7 +15,8 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from types import ModuleType
 from typing import Any, Protocol
 
@@ -183,6 +184,23 @@ class Peer(LibraryChargePoint):
         await self._send(msg.create_call_error(self.described(answer)).to_json())
 
     # --- our CALLs ------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def calls_held(self, within_s: float) -> AsyncIterator[None]:
+        """A block with no CALL of ours in flight: it begins once the CSMS answered the one in flight (at most
+        `within_s`, then it begins anyway), and the next CALL waits until it ends. Closing the link here cannot
+        cut the CSMS off in the middle of answering us (OCPP-J: what it answers after our close is lost, and a
+        CSMS on the `ocpp` library then drops what it had received but not read, our last answer too)."""
+        try:
+            async with asyncio.timeout(within_s):
+                await self._call_lock.acquire()
+        except TimeoutError:
+            yield
+            return
+        try:
+            yield
+        finally:
+            self._call_lock.release()
 
     async def ask(self, request: Any) -> Any:
         """Send `request` (a `call` dataclass of the version) and return the CSMS's CALLRESULT as the matching

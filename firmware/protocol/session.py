@@ -41,6 +41,9 @@ from hal import MeterError
 log = logging.getLogger(__name__)
 
 MAX_BOOT_RETRY_S = 86_400
+IN_FLIGHT_WAIT_S = 3.0
+"""How long closing the link (a redial, the daemon stopping) waits for the CSMS to answer the CALL of ours in flight
+before it closes anyway (`Peer.calls_held`)."""
 """The longest wait a Pending or Rejected BootNotification answer's interval can ask for (neither version sets a
 bound; a day keeps a bogus value from parking the charger for ever)."""
 
@@ -87,6 +90,7 @@ class Session:
         self._pump: Pump | None = None
         self.registration = Registration.NONE
         self._peer: Peer | None = None
+        self._redialing: asyncio.Task[None] | None = None
         self._statuses: asyncio.Queue[Queued] = asyncio.Queue()
         self._unsent: deque[int] = deque()
         """`queued_after` of the statuses waiting in `_statuses`, oldest first."""
@@ -145,8 +149,9 @@ class Session:
                           self._statuses_before)
 
     def redial(self) -> None:
-        """The link's port: connect again (a security profile was raised)."""
-        self.connection.redial()
+        """The link's port: connect again (a security profile was raised), once a CALL of ours in flight has been
+        answered (at most IN_FLIGHT_WAIT_S)."""
+        self._redialing = asyncio.get_running_loop().create_task(self._when_no_call_in_flight(self.connection.redial))
 
     @property
     def csms_url(self) -> str:
@@ -181,8 +186,17 @@ class Session:
         await self.connection.run()
 
     async def close(self) -> None:
-        """The daemon stops or restarts: close the link cleanly."""
-        await self.connection.close()
+        """The daemon stops or restarts: close the link cleanly, once a CALL of ours in flight has been answered
+        (at most IN_FLIGHT_WAIT_S)."""
+        await self._when_no_call_in_flight(self.connection.close)
+
+    async def _when_no_call_in_flight(self, close: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        peer = self._peer
+        if peer is None:
+            await close()
+            return
+        async with peer.calls_held(IN_FLIGHT_WAIT_S):
+            await close()
 
     async def _serve(self, connection: websockets.ClientConnection) -> None:
         assert self._services is not None, "attach() the core's services before running"
