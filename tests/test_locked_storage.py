@@ -12,7 +12,7 @@ import pytest
 from ocpp.v16 import call
 
 from firmware.cli.main import EXIT_STORAGE
-from firmware.persistence.db import BUSY_TIMEOUT_S
+from firmware.persistence.db import BUSY_TIMEOUT_S, Store
 from tests.conftest import CHARGE_POINT, STARTUP_S, Daemon
 
 HOLDER = """
@@ -165,3 +165,28 @@ async def test_a_brief_lock_while_running_is_waited_for(daemon, csms, tmp_path):
     assert "database is locked" not in daemon.log()
     assert await daemon.stop() == 0
     assert settings_row(tmp_path / "state" / "evsed.db", "heartbeat_interval_s") == "123", "the change was stored"
+
+
+def test_a_failing_inner_block_is_undone_alone_and_a_failing_outer_one_entirely(tmp_path):
+    """`Store.atomic()`: one transaction; a nested block is a savepoint (a confirmation's cache learning inside the
+    pump's removal of the message): its error undoes it alone when the outer block catches it, and an error
+    reaching the outer block undoes everything."""
+    store = Store(tmp_path / "evsed.db")
+
+    def names() -> list[str]:
+        return [name for name, in store.db.execute("SELECT name FROM meta WHERE name LIKE 't%' ORDER BY name")]
+
+    with store.atomic():
+        store.set_meta("t1", "kept")
+        with pytest.raises(ValueError), store.atomic():
+            store.set_meta("t2", "undone")
+            raise ValueError("inner")
+        store.set_meta("t3", "kept")
+    assert names() == ["t1", "t3"]
+    with pytest.raises(ValueError), store.atomic():
+        store.set_meta("t4", "undone")
+        with store.atomic():
+            store.set_meta("t5", "undone")
+        raise ValueError("outer")
+    assert names() == ["t1", "t3"] and not store.db.conn.in_transaction
+    store.close()
