@@ -4,7 +4,8 @@ connector once its time to follow has run out."""
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,17 @@ def supervised(tmp_path: Path, contactor: SimContactor) -> tuple[Connector, Coun
     return connector, CountingSupervisor(connector)
 
 
+@asynccontextmanager
+async def running(supervisor: Supervisor) -> AsyncIterator[None]:
+    """The supervisor's loop, past its first round."""
+    task = asyncio.create_task(supervisor.run())
+    try:
+        await asyncio.sleep(0.05)
+        yield
+    finally:
+        task.cancel()
+
+
 async def rounds_in(supervisor: CountingSupervisor, seconds: float) -> int:
     before = supervisor.rounds
     await asyncio.sleep(seconds)
@@ -60,9 +72,7 @@ async def rounds_in(supervisor: CountingSupervisor, seconds: float) -> int:
 async def test_a_weld_faults_the_connector_whether_the_contactor_reports_it_or_is_polled(tmp_path, contactor_type):
     contactor = contactor_type()
     connector, supervisor = supervised(tmp_path, contactor)
-    task = asyncio.create_task(supervisor.run())
-    try:
-        await asyncio.sleep(0.05)
+    async with running(supervisor):
         welded_at = time.monotonic()
         contactor.weld(True)
         async with asyncio.timeout(3):
@@ -72,28 +82,18 @@ async def test_a_weld_faults_the_connector_whether_the_contactor_reports_it_or_i
         assert connector.fault.vendor_error_code == "WeldedClosed"
         assert time.monotonic() - welded_at >= 0.2, "the contact had its time to follow first"
         assert contactor.tripped, "the upstream breaker was tripped"
-    finally:
-        task.cancel()
 
 
 async def test_a_contactor_that_reports_its_changes_is_not_polled(tmp_path):
     connector, supervisor = supervised(tmp_path, SimContactor())
-    task = asyncio.create_task(supervisor.run())
-    try:
-        await asyncio.sleep(0.05)
+    async with running(supervisor):
         assert await rounds_in(supervisor, 0.6) == 0, "nothing changed: no round"
         connector.devices.contactor.weld(True)
         await asyncio.sleep(0.05)
         assert supervisor.rounds >= 2, "a change brings a round at once"
-    finally:
-        task.cancel()
 
 
 async def test_a_contactor_that_cannot_report_is_polled(tmp_path):
     _, supervisor = supervised(tmp_path, SilentContactor())
-    task = asyncio.create_task(supervisor.run())
-    try:
-        await asyncio.sleep(0.05)
+    async with running(supervisor):
         assert await rounds_in(supervisor, 0.6) >= 0.6 / supervision.CONTACTOR_CHECK_S / 2
-    finally:
-        task.cancel()
