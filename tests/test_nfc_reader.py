@@ -97,11 +97,14 @@ async def test_held_card_is_one_tap_and_presenting_it_again_another(peer, start_
 async def test_reader_that_cannot_be_opened_is_a_problem_and_retried(start_reader, caplog):
     caplog.set_level(logging.DEBUG, logger="drivers.nfc_reader")
     taps = start_reader("tty:USB97:pn532")  # no /dev/ttyUSB97
+    told: list[str | None] = []  # the firmware's health watcher is told of each change, from the worker thread
+    assert taps.reader.watch_problem(lambda: told.append(taps.reader.problem)) is True
     await wait_until(lambda: taps.reader.problem is not None, within=3)
     assert taps.reader.problem == ("NFC reader tty:USB97:pn532 cannot be opened: [Errno 19] No such device; "
                                    "check the wiring and that the UART is enabled and not used by a serial console")
     await wait_until(lambda: caplog.text.count("event=nfc_reader_retry") >= 4, within=3)
     assert caplog.text.count("event=nfc_reader_problem") == 1  # reported once, not per retry
+    assert told == [taps.reader.problem], "the watcher is told once too"
     assert not taps.task.done()  # taps() goes on
     started = time.monotonic()
     await taps.reader.aclose()

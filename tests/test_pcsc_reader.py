@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -163,6 +164,8 @@ async def test_close_while_waiting_for_a_card_is_prompt(open_reader, card):
 
 async def test_recovers_when_pcscd_comes_back(open_reader, card, pcscd: Pcscd):
     taps = open_reader()
+    told: list[str | None] = []  # the firmware's health watcher is told of each change, from the worker thread
+    assert taps.reader.watch_problem(lambda: told.append(taps.reader.problem)) is True
     card.insert("04a1b2c3")
     assert await taps.next() == "04A1B2C3"
     try:
@@ -172,6 +175,8 @@ async def test_recovers_when_pcscd_comes_back(open_reader, card, pcscd: Pcscd):
     finally:
         await asyncio.to_thread(pcscd.start)
     await wait_for(lambda: taps.reader.problem is None, what="the reader to recover")
+    assert any((p or "").startswith("cannot reach pcscd") for p in told) and told[-1] is None, told
+    assert all(a != b for a, b in pairwise(told)), "each change told once, not each retry"
     card.insert("04a1b2c3")  # the driver saw the reader empty since: a new tap
     assert await taps.next() == "04A1B2C3"
 
