@@ -3,7 +3,8 @@
 Every state change happens in one `atomic()` block and is written before the hardware acts on it. The running
 daemon writes through the standard library's sqlite3 with fixed statements; sqlite-utils runs the schema
 migrations and is imported only when the schema moves (an install or an upgrade), since loading it costs 5 MB of
-memory and 0.07 s at every start (bench/import_rss.py, bench/targets.py) for builders the daemon's statements do not need.
+memory and 0.07 s at every start (bench/import_rss.py, bench/targets.py) for builders the daemon's statements do
+not need.
 At start the database is checked; one that is damaged (it fails quick_check or is not an SQLite file) is
 moved aside and a fresh one started, so damaged data never makes the daemon crash-loop. A database another
 process holds locked is waited for (`BUSY_TIMEOUT_S`), then refused (`StorageBusy`); one that cannot be
