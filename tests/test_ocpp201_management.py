@@ -3,7 +3,6 @@ signing certificate no root vouches for), GetLog (N01), the certificate messages
 servers and certificates made here, and the loopback CSMS speaking 2.0.1."""
 
 import hashlib
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,21 +13,11 @@ from firmware.clock import iso, utc_now
 from tests.conftest import CHARGE_POINT
 from tests.file_servers import http_files
 from tests.pki import authority
+from tests.test_firmware_management import installer
 
 CSMS_PROTOCOL = "ocpp2.0.1"
 """The `csms` fixture speaks 2.0.1 in this module."""
 FIRMWARE = b"evsed firmware image\n" * 1000
-
-
-def installer(tmp_path: Path, exit_status: int = 0) -> list[str]:
-    """An install command that records the sha256 of the file it got and exits with `exit_status` (10: Installed, then
-    restart evsed)."""
-    script = tmp_path / "install.py"
-    script.write_text("import hashlib, pathlib, sys\n"
-                      f"pathlib.Path({str(tmp_path / 'installed.txt')!r}).write_text("
-                      "hashlib.sha256(pathlib.Path(sys.argv[1]).read_bytes()).hexdigest())\n"
-                      f"sys.exit({exit_status})\n")
-    return [sys.executable, str(script)]
 
 
 @pytest.fixture
@@ -60,7 +49,7 @@ async def test_update_firmware_reports_each_step_with_its_request_id(csms, start
                             where=lambda p: p["status"] == "Installed")
     assert reported(csms, "FirmwareStatusNotification", mark) == [
         ("Downloading", 31), ("Downloaded", 31), ("Installing", 31), ("Installed", 31)]
-    assert (tmp_path / "installed.txt").read_text() == hashlib.sha256(FIRMWARE).hexdigest()
+    assert (tmp_path / "installed.txt").read_text().split()[1] == hashlib.sha256(FIRMWARE).hexdigest()
     mark = len(csms.received)
     trigger = call.TriggerMessage(requested_message="FirmwareStatusNotification")
     assert (await csms.call(CHARGE_POINT, trigger)).status == "Accepted"
