@@ -9,15 +9,18 @@ from hal.watchers import Watchers
 
 class SimContactor(Contactor):
     def __init__(self, on_change: Callable[[], None] | None = None) -> None:
+        """`on_change`: told first of every change (the simulated meter integrates up to this instant and takes
+        note of the new power), before whoever `watch`es the contactor."""
         self._closed = False
         self.welded = False
         """Fault injection: the contact is welded closed (feedback and power stay on whatever the command)."""
         self.tripped = False
         """Whether the upstream shunt trip was driven."""
-        self._on_change = on_change
         self.changed_at = time.monotonic()
         """When the contact last moved (CLOCK_MONOTONIC, comparable across processes on Linux)."""
         self._watchers = Watchers()
+        if on_change is not None:
+            self._watchers.add(on_change)
 
     def close(self) -> None:
         self._set(True)
@@ -30,11 +33,6 @@ class SimContactor(Contactor):
             return
         self._closed = closed
         self.changed_at = time.monotonic()
-        self._changed()
-
-    def _changed(self) -> None:
-        if self._on_change is not None:
-            self._on_change()  # the meter integrates up to this instant and takes note of the new power
         self._watchers()
 
     def watch(self, changed: Callable[[], None]) -> bool:
@@ -48,11 +46,11 @@ class SimContactor(Contactor):
         self.welded = welded
         if not welded:
             self.tripped = False
-        self._changed()
+        self._watchers()
 
     def trip(self) -> None:
         self.tripped = True
-        self._changed()
+        self._watchers()
 
     @property
     def feedback_closed(self) -> bool:
