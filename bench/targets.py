@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.charger import CP, Charger, running_charger
+from bench.import_rss import RSS
 from bench.protocols import remote_start, remote_stop
 
 PROTOCOLS = ("ocpp1.6", "ocpp2.0.1")
@@ -61,14 +62,14 @@ FLOOR_IMPORTS = "import asyncio, sqlite3, websockets.asyncio.client, ocpp.v16, o
 
 def floor(runs: int = 5) -> tuple[list[float], float]:
     """Seconds from start to exit of an interpreter that imports FLOOR_IMPORTS, over `runs`, and its RSS in MB."""
-    code = FLOOR_IMPORTS + "\nprint(next(int(l.split()[1]) for l in open('/proc/self/status') if l[:6] == 'VmRSS:'))"
-    seconds, rss_kb = [], 0
+    code = RSS + FLOOR_IMPORTS + "\nprint(rss())"
+    seconds, rss_mb = [], 0.0
     for _ in range(runs):
         began = time.monotonic()
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
         seconds.append(time.monotonic() - began)
-        rss_kb = int(out.stdout)
-    return seconds, rss_kb / 1024
+        rss_mb = float(out.stdout)
+    return seconds, rss_mb
 
 
 def threads(pid: int) -> set[str]:
