@@ -100,18 +100,24 @@ def lookups(local_list: LocalList, rounds: int = 20_000) -> list[float]:
 
 
 @contextmanager
-def filled_list() -> Iterator[LocalList]:
-    """A Local List of LocalAuthListMaxLength entries in a fresh database."""
+def empty_list() -> Iterator[LocalList]:
+    """A Local List of the charger's limits in a fresh database."""
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "evsed.db")
-        local_list = LocalList(store, LOCAL_AUTH_LIST_MAX_LENGTH, SEND_LOCAL_LIST_MAX_LENGTH)
+        try:
+            yield LocalList(store, LOCAL_AUTH_LIST_MAX_LENGTH, SEND_LOCAL_LIST_MAX_LENGTH)
+        finally:
+            store.close()
+
+
+@contextmanager
+def filled_list() -> Iterator[LocalList]:
+    """A Local List of LocalAuthListMaxLength entries in a fresh database."""
+    with empty_list() as local_list:
         for n in range(UPDATES):
             local_list.apply(convert.list_update({"listVersion": n + 1, "updateType": "Differential",
                                                   "localAuthorizationList": entries(n)}))
-        try:
-            yield local_list
-        finally:
-            store.close()
+        yield local_list
 
 
 def steps_s() -> dict[str, float]:
@@ -119,16 +125,13 @@ def steps_s() -> dict[str, float]:
     over the updates. JSON parsing, the compiled schema check and the SQLite work are what no change of evsed's
     own code can remove."""
     took: dict[str, float] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        store = Store(Path(tmp) / "evsed.db")
-        local_list = LocalList(store, LOCAL_AUTH_LIST_MAX_LENGTH, SEND_LOCAL_LIST_MAX_LENGTH)
+    with empty_list() as local_list:
         for n in range(UPDATES):
             frame = json.dumps([2, "bench", "SendLocalList", {"listVersion": n + 1,
                                                               "updateType": "Full" if n == 0 else "Differential",
                                                               "localAuthorizationList": entries(n)}])
             for step, ms in through_steps(local_list, frame)[1].items():
                 took[step] = took.get(step, 0.0) + ms / 1000
-        store.close()
     return took
 
 
